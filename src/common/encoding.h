@@ -1,0 +1,29 @@
+// Text encodings used on the API: hex, base64, and URI percent-encoding (RFC 3986).
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace hearth {
+
+std::string hexEncode(std::string_view bytes);
+inline std::string hexEncode(std::span<const unsigned char> bytes) {
+  return hexEncode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+std::string base64Encode(std::string_view bytes);
+inline std::string base64Encode(std::span<const unsigned char> bytes) {
+  return base64Encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+// Standard alphabet with padding; whitespace is not allowed. nullopt on malformed input.
+std::optional<std::string> base64Decode(std::string_view text);
+
+// Percent-encodes every byte except RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~);
+// '/' is kept too when keep_slash is set.
+std::string uriEncode(std::string_view s, bool keep_slash);
+// Decodes %XX escapes ('+' is left alone). nullopt on a malformed escape.
+std::optional<std::string> uriDecode(std::string_view s);
+
+}  // namespace hearth
