@@ -1,0 +1,108 @@
+// Execution environments as isolated process trees: the process backend of the sandbox contract
+// (shared/DESIGN.md §4).
+//
+// A Sandbox is a new mount, pid, net (loopback only), ipc, uts and cgroup namespace holding one
+// process tree whose PID 1 is hearth-init, rooted in a composed read-only filesystem, limited by
+// a cgroup (v1 or v2, detected), running as an unprivileged uid/gid with no capabilities,
+// no_new_privs and a seccomp filter. The worker talks to it over one channel socket and never
+// learns which backend built it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace hearth::sandbox {
+
+// A read-only bind mount of a host directory (or file) into the sandbox.
+struct BindMount {
+  std::filesystem::path host_path;
+  std::filesystem::path sandbox_path;  // absolute, inside the new root
+};
+
+struct SandboxSpec {
+  std::string id;  // unique per host; names the cgroup and scratch files ([a-z0-9-], ≤ 64)
+
+  // What to run as PID 1 and how. argv[0] is a path inside the sandbox. The channel socket is
+  // fd 3 in the new process; stdin is /dev/null; stdout/stderr are inherited from hearthd.
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // "KEY=value"
+
+  // Read-only content: at least the function code at /var/task and the runtime. The host
+  // system directories the runtimes need (/usr, /lib, /lib64, /bin, /etc/ssl, ...) are added by
+  // the sandbox itself, read-only; these come on top.
+  std::vector<BindMount> mounts;
+
+  uint64_t memory_bytes = 128ull << 20;  // cgroup memory limit (no swap)
+  uint64_t tmp_bytes = 512ull << 20;     // size of the disk-backed /tmp
+  uint32_t pids_max = 1024;              // cgroup pids limit
+  // CPU weight: `memory_bytes` / 1769 MB of one CPU (Lambda's ratio), as a quota over a period.
+  double cpus = 128.0 / 1769.0;
+
+  uid_t uid = 0;  // REQUIRES: non-zero; the sandbox's unprivileged user
+  gid_t gid = 0;  // REQUIRES: non-zero
+  std::string hostname = "localhost";
+
+  // Directory on a disk filesystem where the sandbox may keep its scratch state (the /tmp
+  // image). Removed with the sandbox.
+  std::filesystem::path work_dir;
+};
+
+// Resource figures read from the sandbox's cgroup.
+struct Usage {
+  uint64_t memory_peak_bytes = 0;     // high-water mark since creation or the last resetPeak()
+  uint64_t memory_current_bytes = 0;
+  bool oom_killed = false;            // the kernel OOM killer fired in this cgroup
+};
+
+// A live sandbox. Destroying it kills every process inside (SIGKILL to the cgroup), reaps PID 1,
+// removes the cgroup and the scratch storage. Not thread-safe; owned by one worker.
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+
+  virtual const std::string& id() const = 0;
+  // PID of hearth-init in the host's pid namespace.
+  virtual pid_t pid() const = 0;
+  // The worker's end of the channel (a connected SOCK_STREAM Unix socket). The caller may
+  // take ownership with release(); the sandbox keeps nothing else on it.
+  virtual UniqueFd& channel() = 0;
+  // A pidfd for PID 1: readable when it exits. Lets the worker watch it without SIGCHLD.
+  virtual int pidfd() const = 0;
+
+  virtual Result<Usage> usage() = 0;
+  // Starts a new memory high-water window (v1: reset max_usage_in_bytes; v2: memory.peak is
+  // reset by writing to it where the kernel supports it, else the value is kept monotone).
+  virtual Result<void> resetPeak() = 0;
+
+  // SIGKILL every process in the sandbox now; destruction then cleans up. Idempotent.
+  virtual void kill() = 0;
+};
+
+// Host-wide set-up, done once per hearthd: detects cgroup v1/v2, creates hearth's parent cgroup
+// under the daemon's own, checks the mechanisms the sandbox needs. Errors name the missing piece.
+class SandboxFactory {
+ public:
+  virtual ~SandboxFactory() = default;
+  // Builds a sandbox and starts PID 1. Fails with ErrorCode::kSandbox naming the failing step
+  // and errno ("pivot_root: Operation not permitted (errno 1)"); never hangs.
+  virtual Result<std::unique_ptr<Sandbox>> create(const SandboxSpec& spec) = 0;
+};
+
+struct FactoryOptions {
+  // Name of the cgroup directory hearth creates for its sandboxes, under the daemon's own
+  // cgroup in each hierarchy.
+  std::string cgroup_name = "hearth";
+};
+
+Result<std::unique_ptr<SandboxFactory>> makeProcessSandboxFactory(const FactoryOptions& options);
+
+}  // namespace hearth::sandbox
