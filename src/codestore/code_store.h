@@ -22,9 +22,9 @@ inline constexpr uint64_t kMaxZippedBytes = 52428800;     // 50 MB direct upload
 inline constexpr uint64_t kMaxUnzippedBytes = 262144000;  // 250 MB unzipped
 
 struct CodeInfo {
-  std::string id;            // opaque, stable: names the stored code
-  std::string sha256_base64; // FunctionConfiguration.CodeSha256: base64 of the zip's SHA-256
-  uint64_t zipped_bytes = 0; // FunctionConfiguration.CodeSize
+  std::string id;             // opaque, stable: names the stored code
+  std::string sha256_base64;  // FunctionConfiguration.CodeSha256: base64 of the zip's SHA-256
+  uint64_t zipped_bytes = 0;  // FunctionConfiguration.CodeSize
   uint64_t unzipped_bytes = 0;
 };
 

@@ -24,6 +24,8 @@ class [[nodiscard]] Result {
  public:
   using value_type = T;
 
+  // An error value; exists because Asio's co_spawn default-constructs the result it delivers.
+  Result() : v_(std::in_place_index<1>, Error{ErrorCode::kInternal, "empty Result", {}}) {}
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 

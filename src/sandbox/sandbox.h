@@ -5,7 +5,11 @@
 // process tree whose PID 1 is hearth-init, rooted in a composed read-only filesystem, limited by
 // a cgroup (v1 or v2, detected), running as an unprivileged uid/gid with no capabilities,
 // no_new_privs and a seccomp filter. The worker talks to it over one channel socket and never
-// learns which backend built it.
+// learns which backend built it. Mechanisms and the seccomp policy: docs/sandbox.md.
+//
+// Host requirements of the process backend: root, Linux ≥ 5.11 (clone3 with CLONE_PIDFD,
+// LOOP_CONFIGURE, close_range with CLOSE_RANGE_CLOEXEC), mkfs.ext4, loop devices, and cgroup v1
+// memory+cpu+pids hierarchies or cgroup v2 with those controllers delegated.
 #pragma once
 
 #include <sys/types.h>
@@ -51,8 +55,9 @@ struct SandboxSpec {
   gid_t gid = 0;  // REQUIRES: non-zero
   std::string hostname = "localhost";
 
-  // Directory on a disk filesystem where the sandbox may keep its scratch state (the /tmp
-  // image). Removed with the sandbox.
+  // Absolute path of a directory for this sandbox alone, on a disk filesystem: it holds the /tmp
+  // image and the mount point of the new root. Created if missing; removed, with everything in
+  // it, when the sandbox is destroyed (or its creation fails).
   std::filesystem::path work_dir;
 };
 
@@ -64,7 +69,12 @@ struct Usage {
 };
 
 // A live sandbox. Destroying it kills every process inside (SIGKILL to the cgroup), reaps PID 1,
-// removes the cgroup and the scratch storage. Not thread-safe; owned by one worker.
+// removes the cgroup and the scratch storage; it blocks until PID 1 is reaped (it was SIGKILLed,
+// so briefly) and for up to a second while the kernel releases the cgroup. Not thread-safe;
+// owned by one worker. May outlive the factory that made it.
+//
+// Whoever watches pidfd() must not reap PID 1 itself (waitpid(-1) in a SIGCHLD handler would);
+// the sandbox reaps it.
 class Sandbox {
  public:
   virtual ~Sandbox() = default;
@@ -72,8 +82,8 @@ class Sandbox {
   virtual const std::string& id() const = 0;
   // PID of hearth-init in the host's pid namespace.
   virtual pid_t pid() const = 0;
-  // The worker's end of the channel (a connected SOCK_STREAM Unix socket). The caller may
-  // take ownership with release(); the sandbox keeps nothing else on it.
+  // The worker's end of the channel (a connected SOCK_STREAM Unix socket, CLOEXEC; fd 3 inside).
+  // The caller may take ownership with release(); the sandbox keeps nothing else on it.
   virtual UniqueFd& channel() = 0;
   // A pidfd for PID 1: readable when it exits. Lets the worker watch it without SIGCHLD.
   virtual int pidfd() const = 0;
@@ -89,6 +99,7 @@ class Sandbox {
 
 // Host-wide set-up, done once per hearthd: detects cgroup v1/v2, creates hearth's parent cgroup
 // under the daemon's own, checks the mechanisms the sandbox needs. Errors name the missing piece.
+// create() is thread-safe: concurrent calls share nothing mutable.
 class SandboxFactory {
  public:
   virtual ~SandboxFactory() = default;

@@ -1,0 +1,407 @@
+#include "sandbox/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+namespace hearth::sandbox {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::array<std::string_view, 3> kV1Controllers = {"memory", "cpu", "pids"};
+constexpr uint64_t kCpuPeriodMicros = 100'000;
+constexpr uint64_t kMinCpuQuotaMicros = 1'000;  // the kernel's minimum cfs quota
+constexpr auto kRemoveTimeout = std::chrono::seconds(1);
+
+Error cgroupError(const std::string& what, int err) {
+  return errnoError("cgroup: " + what, err, ErrorCode::kSandbox);
+}
+
+Result<std::string> readFile(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return cgroupError("open " + path.string(), errno);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return cgroupError("read " + path.string(), errno);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<void> writeFile(const fs::path& path, std::string_view value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return cgroupError("open " + path.string(), errno);
+  // cgroup files take one value per write(2); a short write is an error, not a partial value.
+  ssize_t n = ::write(fd.get(), value.data(), value.size());
+  if (n < 0) return cgroupError("write '" + std::string(value) + "' to " + path.string(), errno);
+  if (static_cast<size_t>(n) != value.size()) {
+    return cgroupError("short write to " + path.string(), EIO);
+  }
+  return {};
+}
+
+bool pathExists(const fs::path& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<uint64_t> readNumber(const fs::path& path) {
+  auto text = readFile(path);
+  if (!text) return std::move(text).error();
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text->c_str(), &end, 10);
+  if (errno != 0 || end == text->c_str()) return cgroupError("parse " + path.string(), EINVAL);
+  return static_cast<uint64_t>(v);
+}
+
+// The value of `key` in a flat keyed file ("key value" lines), 0 when absent.
+Result<uint64_t> readKeyed(const fs::path& path, std::string_view key) {
+  auto text = readFile(path);
+  if (!text) return std::move(text).error();
+  std::istringstream in(*text);
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return uint64_t{0};
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t pos = s.find(sep, start);
+    out.emplace_back(s.substr(start, pos == std::string_view::npos ? pos : pos - start));
+    if (pos == std::string_view::npos) return out;
+    start = pos + 1;
+  }
+}
+
+bool contains(const std::vector<std::string>& items, std::string_view item) {
+  for (const auto& i : items) {
+    if (i == item) return true;
+  }
+  return false;
+}
+
+struct CgroupMount {
+  bool v2 = false;
+  std::vector<std::string> controllers;  // v1: from the super options
+  fs::path mount_point;
+  std::string root;  // the hierarchy path mounted there (not "/" inside a cgroup namespace)
+};
+
+Result<std::vector<CgroupMount>> cgroupMounts() {
+  auto text = readFile("/proc/self/mountinfo");
+  if (!text) return std::move(text).error();
+  std::vector<CgroupMount> mounts;
+  std::istringstream in(*text);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "id parent major:minor root mount-point options [optional...] - fstype source superopts"
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    auto head = split(line.substr(0, dash), ' ');
+    auto tail = split(line.substr(dash + 3), ' ');
+    if (head.size() < 5 || tail.size() < 3) continue;
+    if (tail[0] != "cgroup" && tail[0] != "cgroup2") continue;
+    CgroupMount m;
+    m.v2 = tail[0] == "cgroup2";
+    if (!m.v2) m.controllers = split(tail[2], ',');
+    m.root = head[3];
+    m.mount_point = head[4];
+    mounts.push_back(std::move(m));
+  }
+  return mounts;
+}
+
+// The directory of our own cgroup: mount point + (our path relative to the mounted root).
+fs::path ownDir(const CgroupMount& mount, const std::string& own_path) {
+  std::string rel = own_path;
+  if (mount.root != "/" && rel.rfind(mount.root, 0) == 0) rel = rel.substr(mount.root.size());
+  fs::path dir = mount.mount_point;
+  if (!rel.empty() && rel != "/") dir /= fs::path(rel).relative_path();
+  return dir;
+}
+
+Result<void> makeDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return cgroupError("mkdir " + dir.string(), errno);
+  }
+  return {};
+}
+
+// Removes `dir`, retrying while the kernel still holds exiting tasks in it.
+Result<void> removeDir(const fs::path& dir) {
+  const auto deadline = std::chrono::steady_clock::now() + kRemoveTimeout;
+  for (;;) {
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return {};
+    if (errno != EBUSY || std::chrono::steady_clock::now() >= deadline) {
+      return cgroupError("rmdir " + dir.string(), errno);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+Result<std::shared_ptr<const CgroupHost>> detectV1(const std::vector<CgroupMount>& mounts,
+                                                   const std::string& own_cgroups,
+                                                   const std::string& parent_name) {
+  std::vector<fs::path> parents;
+  for (std::string_view ctrl : kV1Controllers) {
+    const CgroupMount* mount = nullptr;
+    for (const auto& m : mounts) {
+      if (!m.v2 && contains(m.controllers, ctrl)) mount = &m;
+    }
+    if (mount == nullptr) {
+      return makeError(ErrorCode::kSandbox,
+                       "cgroup: no cgroup v1 hierarchy with the " + std::string(ctrl) +
+                           " controller is mounted");
+    }
+    // /proc/self/cgroup: "hierarchy-id:controller,list:/path".
+    std::string own_path;
+    std::istringstream in(own_cgroups);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto fields = split(line, ':');
+      if (fields.size() >= 3 && contains(split(fields[1], ','), ctrl)) {
+        own_path = line.substr(fields[0].size() + fields[1].size() + 2);
+      }
+    }
+    if (own_path.empty()) {
+      return makeError(ErrorCode::kSandbox, "cgroup: /proc/self/cgroup has no " +
+                                                std::string(ctrl) + " entry");
+    }
+    fs::path parent = ownDir(*mount, own_path) / parent_name;
+    HEARTH_TRY(makeDir(parent));
+    parents.push_back(std::move(parent));
+  }
+  // Hierarchical accounting is what makes the parent's figures include the sandboxes; it is
+  // the only mode on current kernels, but an old host may still have it off.
+  auto hierarchy = readNumber(parents[0] / "memory.use_hierarchy");
+  if (hierarchy && *hierarchy == 0) {
+    HEARTH_TRY(writeFile(parents[0] / "memory.use_hierarchy", "1"));
+  }
+  return std::make_shared<const CgroupHost>(CgroupVersion::kV1, std::move(parents));
+}
+
+Result<std::shared_ptr<const CgroupHost>> detectV2(const CgroupMount& mount,
+                                                   const std::string& own_cgroups,
+                                                   const std::string& parent_name) {
+  std::string own_path;
+  std::istringstream in(own_cgroups);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) own_path = line.substr(3);
+  }
+  if (own_path.empty()) {
+    return makeError(ErrorCode::kSandbox, "cgroup: /proc/self/cgroup has no cgroup v2 entry");
+  }
+  fs::path own = ownDir(mount, own_path);
+  auto available = readFile(own / "cgroup.controllers");
+  if (!available) return std::move(available).error();
+  std::vector<std::string> have = split(*available, ' ');
+  for (auto& c : have) {
+    while (!c.empty() && c.back() == '\n') c.pop_back();
+  }
+  for (std::string_view ctrl : kV1Controllers) {
+    if (!contains(have, ctrl)) {
+      return makeError(ErrorCode::kSandbox, "cgroup: the " + std::string(ctrl) +
+                                                " controller is not delegated to " +
+                                                own.string());
+    }
+  }
+  // The no-internal-processes rule: controllers can be enabled for children only in a cgroup
+  // without processes of its own (or the root). Under systemd that means Delegate=yes with
+  // hearthd in a leaf below its service cgroup.
+  auto enabled = writeFile(own / "cgroup.subtree_control", "+memory +cpu +pids");
+  if (!enabled) {
+    return makeError(ErrorCode::kSandbox,
+                     enabled.error().message +
+                         " (hearthd's cgroup must have no processes of its own on cgroup v2; "
+                         "run it in a leaf of a delegated subtree)");
+  }
+  fs::path parent = own / parent_name;
+  HEARTH_TRY(makeDir(parent));
+  HEARTH_TRY(writeFile(parent / "cgroup.subtree_control", "+memory +cpu +pids"));
+  return std::make_shared<const CgroupHost>(CgroupVersion::kV2, std::vector<fs::path>{parent});
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const CgroupHost>> CgroupHost::detect(const std::string& parent_name) {
+  auto mounts = cgroupMounts();
+  if (!mounts) return std::move(mounts).error();
+  auto own = readFile("/proc/self/cgroup");
+  if (!own) return std::move(own).error();
+
+  // A v1 memory hierarchy means a legacy or hybrid host; the v2 tree there has no controllers.
+  for (const auto& m : *mounts) {
+    if (!m.v2 && contains(m.controllers, "memory")) return detectV1(*mounts, *own, parent_name);
+  }
+  for (const auto& m : *mounts) {
+    if (m.v2) return detectV2(m, *own, parent_name);
+  }
+  return makeError(ErrorCode::kSandbox, "cgroup: neither cgroup v1 nor v2 is mounted");
+}
+
+CgroupHost::~CgroupHost() {
+  for (const auto& dir : parents_) ::rmdir(dir.c_str());  // EBUSY while sandboxes remain: fine
+}
+
+Result<std::unique_ptr<SandboxCgroup>> CgroupHost::create(const std::string& name,
+                                                          const CgroupLimits& limits) const {
+  std::vector<fs::path> dirs;
+  for (const auto& parent : parents_) dirs.push_back(parent / name);
+  auto cgroup = std::make_unique<SandboxCgroup>(version_, dirs);
+  for (const auto& dir : dirs) {
+    if (::mkdir(dir.c_str(), 0755) != 0) return cgroupError("mkdir " + dir.string(), errno);
+  }
+  // From here on `cgroup`'s destructor removes the directories if a limit cannot be applied.
+  const uint64_t quota = std::max<uint64_t>(
+      kMinCpuQuotaMicros,
+      static_cast<uint64_t>(std::llround(limits.cpus * static_cast<double>(kCpuPeriodMicros))));
+  const std::string memory = std::to_string(limits.memory_bytes);
+  const std::string pids = std::to_string(limits.pids_max);
+  if (version_ == CgroupVersion::kV1) {
+    const fs::path& mem = dirs[0];
+    const fs::path& cpu = dirs[1];
+    HEARTH_TRY(writeFile(mem / "memory.limit_in_bytes", memory));
+    // memory+swap: present when the kernel accounts swap; equal to the memory limit = no swap.
+    if (pathExists(mem / "memory.memsw.limit_in_bytes")) {
+      HEARTH_TRY(writeFile(mem / "memory.memsw.limit_in_bytes", memory));
+    }
+    HEARTH_TRY(writeFile(mem / "memory.swappiness", "0"));
+    HEARTH_TRY(writeFile(cpu / "cpu.cfs_period_us", std::to_string(kCpuPeriodMicros)));
+    HEARTH_TRY(writeFile(cpu / "cpu.cfs_quota_us", std::to_string(quota)));
+    HEARTH_TRY(writeFile(dirs[2] / "pids.max", pids));
+  } else {
+    const fs::path& dir = dirs[0];
+    HEARTH_TRY(writeFile(dir / "memory.max", memory));
+    if (pathExists(dir / "memory.swap.max")) HEARTH_TRY(writeFile(dir / "memory.swap.max", "0"));
+    // The OOM killer takes the whole sandbox, never half a runtime.
+    HEARTH_TRY(writeFile(dir / "memory.oom.group", "1"));
+    HEARTH_TRY(writeFile(dir / "cpu.max",
+                         std::to_string(quota) + " " + std::to_string(kCpuPeriodMicros)));
+    HEARTH_TRY(writeFile(dir / "pids.max", pids));
+  }
+  return cgroup;
+}
+
+SandboxCgroup::~SandboxCgroup() {
+  if (!dirs_.empty()) (void)remove();
+}
+
+Result<void> SandboxCgroup::attach(pid_t pid) {
+  const std::string text = std::to_string(pid);
+  for (const auto& dir : dirs_) HEARTH_TRY(writeFile(dir / "cgroup.procs", text));
+  return {};
+}
+
+Result<Usage> SandboxCgroup::usage() {
+  Usage u;
+  const fs::path& dir = memoryDir();
+  if (version_ == CgroupVersion::kV1) {
+    auto peak = readNumber(dir / "memory.max_usage_in_bytes");
+    if (!peak) return std::move(peak).error();
+    auto current = readNumber(dir / "memory.usage_in_bytes");
+    if (!current) return std::move(current).error();
+    auto kills = readKeyed(dir / "memory.oom_control", "oom_kill");
+    if (!kills) return std::move(kills).error();
+    u.memory_peak_bytes = *peak;
+    u.memory_current_bytes = *current;
+    u.oom_killed = *kills > 0;
+    return u;
+  }
+  auto current = readNumber(dir / "memory.current");
+  if (!current) return std::move(current).error();
+  u.memory_current_bytes = *current;
+  if (peak_fd_) {
+    char buf[32];
+    // SAFETY: reads at most sizeof buf - 1 bytes into a stack buffer we then terminate.
+    ssize_t n = ::pread(peak_fd_.get(), buf, sizeof buf - 1, 0);
+    if (n <= 0) return cgroupError("read memory.peak", n < 0 ? errno : EIO);
+    buf[n] = '\0';
+    u.memory_peak_bytes = std::strtoull(buf, nullptr, 10);
+  } else if (pathExists(dir / "memory.peak")) {
+    auto peak = readNumber(dir / "memory.peak");
+    if (!peak) return std::move(peak).error();
+    u.memory_peak_bytes = *peak;
+  } else {
+    u.memory_peak_bytes = *current;  // kernels before 5.19 keep no peak
+  }
+  auto kills = readKeyed(dir / "memory.events", "oom_kill");
+  if (!kills) return std::move(kills).error();
+  u.oom_killed = *kills > 0;
+  return u;
+}
+
+Result<void> SandboxCgroup::resetPeak() {
+  if (version_ == CgroupVersion::kV1) {
+    return writeFile(memoryDir() / "memory.max_usage_in_bytes", "0");
+  }
+  const fs::path path = memoryDir() / "memory.peak";
+  if (!pathExists(path)) return {};
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) return cgroupError("open " + path.string(), errno);
+  // Linux ≥ 6.12 resets the peak as seen through this file description; older kernels refuse
+  // the write, and the peak stays monotone since creation, as the contract allows.
+  if (::write(fd.get(), "reset\n", 6) == 6) peak_fd_ = std::move(fd);
+  return {};
+}
+
+void SandboxCgroup::killAll() {
+  if (dirs_.empty()) return;
+  if (version_ == CgroupVersion::kV2 && pathExists(memoryDir() / "cgroup.kill")) {
+    (void)writeFile(memoryDir() / "cgroup.kill", "1");
+    return;
+  }
+  // No cgroup.kill: signal every listed pid until no new one appears. A pid read here could in
+  // theory exit and be reused before kill(); callers signal PID 1 through its pidfd first, which
+  // takes the whole pid namespace down, so this loop only catches stragglers.
+  std::set<pid_t> signalled;
+  const fs::path procs = (version_ == CgroupVersion::kV1 ? dirs_[2] : dirs_[0]) / "cgroup.procs";
+  for (int pass = 0; pass < 100; ++pass) {
+    auto text = readFile(procs);
+    if (!text) return;
+    bool fresh = false;
+    std::istringstream in(*text);
+    pid_t pid;
+    while (in >> pid) {
+      if (signalled.insert(pid).second) {
+        fresh = true;
+        ::kill(pid, SIGKILL);
+      }
+    }
+    if (!fresh) return;
+  }
+}
+
+Result<void> SandboxCgroup::remove() {
+  Result<void> result;
+  // Children before parents is not a concern: each entry is a leaf in its own hierarchy.
+  for (const auto& dir : dirs_) {
+    auto removed = removeDir(dir);
+    if (!removed && result) result = std::move(removed).error();
+  }
+  if (result) dirs_.clear();
+  return result;
+}
+
+}  // namespace hearth::sandbox
