@@ -274,22 +274,16 @@ Result<std::unique_ptr<SandboxCgroup>> CgroupHost::create(const std::string& nam
     if (::mkdir(dir.c_str(), 0755) != 0) return cgroupError("mkdir " + dir.string(), errno);
   }
   // From here on `cgroup`'s destructor removes the directories if a limit cannot be applied.
-  const uint64_t quota = std::max<uint64_t>(
-      kMinCpuQuotaMicros,
-      static_cast<uint64_t>(std::llround(limits.cpus * static_cast<double>(kCpuPeriodMicros))));
   const std::string memory = std::to_string(limits.memory_bytes);
   const std::string pids = std::to_string(limits.pids_max);
   if (version_ == CgroupVersion::kV1) {
     const fs::path& mem = dirs[0];
-    const fs::path& cpu = dirs[1];
     HEARTH_TRY(writeFile(mem / "memory.limit_in_bytes", memory));
     // memory+swap: present when the kernel accounts swap; equal to the memory limit = no swap.
     if (pathExists(mem / "memory.memsw.limit_in_bytes")) {
       HEARTH_TRY(writeFile(mem / "memory.memsw.limit_in_bytes", memory));
     }
     HEARTH_TRY(writeFile(mem / "memory.swappiness", "0"));
-    HEARTH_TRY(writeFile(cpu / "cpu.cfs_period_us", std::to_string(kCpuPeriodMicros)));
-    HEARTH_TRY(writeFile(cpu / "cpu.cfs_quota_us", std::to_string(quota)));
     HEARTH_TRY(writeFile(dirs[2] / "pids.max", pids));
   } else {
     const fs::path& dir = dirs[0];
@@ -297,15 +291,30 @@ Result<std::unique_ptr<SandboxCgroup>> CgroupHost::create(const std::string& nam
     if (pathExists(dir / "memory.swap.max")) HEARTH_TRY(writeFile(dir / "memory.swap.max", "0"));
     // The OOM killer takes the whole sandbox, never half a runtime.
     HEARTH_TRY(writeFile(dir / "memory.oom.group", "1"));
-    HEARTH_TRY(writeFile(dir / "cpu.max",
-                         std::to_string(quota) + " " + std::to_string(kCpuPeriodMicros)));
     HEARTH_TRY(writeFile(dir / "pids.max", pids));
   }
+  HEARTH_TRY(cgroup->setCpus(limits.cpus));
   return cgroup;
 }
 
 SandboxCgroup::~SandboxCgroup() {
   if (!dirs_.empty()) (void)remove();
+}
+
+Result<void> SandboxCgroup::setCpus(double cpus) {
+  if (cpus <= 0) {  // unlimited
+    if (version_ == CgroupVersion::kV1) return writeFile(dirs_[1] / "cpu.cfs_quota_us", "-1");
+    return writeFile(dirs_[0] / "cpu.max", "max " + std::to_string(kCpuPeriodMicros));
+  }
+  const uint64_t quota = std::max<uint64_t>(
+      kMinCpuQuotaMicros,
+      static_cast<uint64_t>(std::llround(cpus * static_cast<double>(kCpuPeriodMicros))));
+  if (version_ == CgroupVersion::kV1) {
+    HEARTH_TRY(writeFile(dirs_[1] / "cpu.cfs_period_us", std::to_string(kCpuPeriodMicros)));
+    return writeFile(dirs_[1] / "cpu.cfs_quota_us", std::to_string(quota));
+  }
+  return writeFile(dirs_[0] / "cpu.max",
+                   std::to_string(quota) + " " + std::to_string(kCpuPeriodMicros));
 }
 
 Result<void> SandboxCgroup::attach(pid_t pid) {

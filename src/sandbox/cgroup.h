@@ -27,7 +27,7 @@ enum class CgroupVersion { kV1, kV2 };
 
 struct CgroupLimits {
   uint64_t memory_bytes = 0;  // hard limit; swap is disabled
-  double cpus = 1.0;          // CPU bandwidth as a number of CPUs (quota / period)
+  double cpus = 1.0;          // CPU bandwidth as a number of CPUs (quota / period); 0: unlimited
   uint32_t pids_max = 0;
 };
 
@@ -69,6 +69,9 @@ class SandboxCgroup {
   ~SandboxCgroup();
   SandboxCgroup(const SandboxCgroup&) = delete;
   SandboxCgroup& operator=(const SandboxCgroup&) = delete;
+
+  // Sets the CPU bandwidth to `cpus` CPUs (quota over a 100 ms period); 0 or less: unlimited.
+  Result<void> setCpus(double cpus);
 
   // Moves process `pid` (and its threads) into this cgroup in every hierarchy.
   Result<void> attach(pid_t pid);

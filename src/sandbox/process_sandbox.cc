@@ -61,7 +61,7 @@ Result<void> validate(const SandboxSpec& spec) {
   if (spec.memory_bytes < kMinMemoryBytes) return sandboxError("spec: memory_bytes below 4 MiB");
   if (spec.tmp_bytes < ScratchDisk::kMinBytes) return sandboxError("spec: tmp_bytes below 1 MiB");
   if (spec.pids_max == 0) return sandboxError("spec: pids_max must be positive");
-  if (!(spec.cpus > 0)) return sandboxError("spec: cpus must be positive");
+  if (spec.cpus < 0) return sandboxError("spec: cpus must not be negative");
   if (spec.hostname.empty() || spec.hostname.size() > kMaxHostnameLength) {
     return sandboxError("spec: hostname must be 1-64 characters");
   }
@@ -93,6 +93,7 @@ class ProcessSandbox final : public Sandbox {
   int pidfd() const override { return pidfd_.get(); }
   Result<Usage> usage() override { return cgroup_->usage(); }
   Result<void> resetPeak() override { return cgroup_->resetPeak(); }
+  Result<void> setCpus(double cpus) override { return cgroup_->setCpus(cpus); }
 
   void kill() override {
     if (pidfd_ && !reaped_) {

@@ -48,7 +48,9 @@ struct SandboxSpec {
   uint64_t memory_bytes = 128ull << 20;  // cgroup memory limit (no swap)
   uint64_t tmp_bytes = 512ull << 20;     // size of the disk-backed /tmp
   uint32_t pids_max = 1024;              // cgroup pids limit
-  // CPU weight: `memory_bytes` / 1769 MB of one CPU (Lambda's ratio), as a quota over a period.
+  // CPU bandwidth in CPUs, as a quota over a period; 0 means unlimited. The worker starts
+  // environments unlimited for init (as Lambda boosts init) and then applies MemorySize / 1769 MB
+  // of one CPU (Lambda's ratio) with setCpus().
   double cpus = 128.0 / 1769.0;
 
   uid_t uid = 0;  // REQUIRES: non-zero; the sandbox's unprivileged user
@@ -92,6 +94,9 @@ class Sandbox {
   // Starts a new memory high-water window (v1: reset max_usage_in_bytes; v2: memory.peak is
   // reset by writing to it where the kernel supports it, else the value is kept monotone).
   virtual Result<void> resetPeak() = 0;
+
+  // Changes the CPU bandwidth (see SandboxSpec::cpus).
+  virtual Result<void> setCpus(double cpus) = 0;
 
   // SIGKILL every process in the sandbox now; destruction then cleans up. Idempotent.
   virtual void kill() = 0;

@@ -1,0 +1,266 @@
+// hearthd: the Hearth platform daemon. `hearthd serve` runs every role in one process on an
+// embedded store; `hearthd account create` adds a tenant. This file only wires concrete
+// implementations together (shared/DESIGN.md §7).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include "api/api_service.h"
+#include "codestore/code_store.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "control/account_registry.h"
+#include "control/function_service.h"
+#include "frontend/invoker.h"
+#include "frontend/log_store.h"
+#include "http/server.h"
+#include "sandbox/sandbox.h"
+#include "store/metadata_store.h"
+#include "worker/local_worker.h"
+#include "workermgr/worker_manager.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace hearth;
+
+constexpr char kRootAccountName[] = "root";
+constexpr char kCredentialsProfile[] = "hearth";
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:9000";
+  std::string data_dir = ".hearth";
+  std::string region = "us-east-1";
+  int64_t idle_timeout_s = 600;
+  int64_t memory_budget_mb = 0;  // 0: three quarters of the host's memory
+  std::string log_level = "info";
+};
+
+[[noreturn]] void die(const std::string& what) {
+  std::cerr << "hearthd: " << what << "\n";
+  std::exit(1);
+}
+
+template <typename T>
+T orDie(Result<T> r, const std::string& what) {
+  if (!r) die(what + ": " + r.error().toString());
+  return std::move(r).value();
+}
+
+void orDie(Result<void> r, const std::string& what) {
+  if (!r) die(what + ": " + r.error().toString());
+}
+
+fs::path exeDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) die("cannot locate /proc/self/exe: " + ec.message());
+  return exe.parent_path();
+}
+
+std::pair<std::string, uint16_t> parseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) die("--listen must be HOST:PORT, got " + listen);
+  std::string host = listen.substr(0, colon);
+  char* end = nullptr;
+  long port = std::strtol(listen.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) die("bad port in --listen " + listen);
+  return {host, static_cast<uint16_t>(port)};
+}
+
+std::unique_ptr<store::MetadataStore> openStore(const fs::path& data_dir) {
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) die("cannot create data dir " + data_dir.string() + ": " + ec.message());
+  fs::permissions(data_dir, fs::perms::owner_all, ec);
+  return orDie(store::openSqliteStore((data_dir / "metadata.db").string()), "metadata store");
+}
+
+// The root account: from HEARTH_ROOT_* on first start, else generated and written to
+// DIR/credentials.
+void ensureRootAccount(control::AccountRegistry& accounts, const fs::path& data_dir,
+                       const std::string& endpoint, const std::string& region) {
+  const char* env_key = std::getenv("HEARTH_ROOT_ACCESS_KEY_ID");
+  const char* env_secret = std::getenv("HEARTH_ROOT_SECRET_ACCESS_KEY");
+  bool from_env = env_key && env_secret && *env_key && *env_secret;
+  if (std::optional<store::Account> root = accounts.findByName(kRootAccountName)) {
+    if (from_env && root->access_key_id != env_key) {
+      LOG_WARN("HEARTH_ROOT_ACCESS_KEY_ID differs from the root key stored in {}; the stored key "
+               "stays in force",
+               data_dir.string());
+    }
+    return;
+  }
+  std::optional<std::pair<std::string, std::string>> keys;
+  if (from_env) keys = std::make_pair(std::string(env_key), std::string(env_secret));
+  store::Account root = orDie(accounts.create(kRootAccountName, keys), "create root account");
+  fs::path creds = data_dir / "credentials";
+  orDie(control::writeCredentialsFile(creds.string(), kCredentialsProfile, root),
+        "write " + creds.string());
+  LOG_INFO("created root account {}; its keys are in {} (profile '{}')", root.account_id,
+           creds.string(), kCredentialsProfile);
+  LOG_INFO("try: AWS_SHARED_CREDENTIALS_FILE={} aws --profile {} --region {} --endpoint-url {} "
+           "lambda list-functions",
+           fs::absolute(creds).string(), kCredentialsProfile, region, endpoint);
+}
+
+uint64_t defaultMemoryBudgetMb() {
+  long pages = ::sysconf(_SC_PHYS_PAGES);
+  long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 4096;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / (1 << 20) * 3 / 4;
+}
+
+int serve(const ServeOptions& o) {
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+  auto [host, port] = parseListen(o.listen);
+  fs::path data_dir = fs::absolute(o.data_dir);
+  fs::path bin = exeDir();
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<store::MetadataStore> store = openStore(data_dir);
+  control::AccountRegistry accounts(*store);
+  orDie(accounts.load(), "load accounts");
+  std::unique_ptr<codestore::CodeStore> code =
+      orDie(codestore::openLocalCodeStore(data_dir / "code"), "code store");
+  control::FunctionService functions(*store, *code);
+  orDie(functions.load(), "load functions");
+
+  std::unique_ptr<sandbox::SandboxFactory> sandboxes =
+      orDie(sandbox::makeProcessSandboxFactory({}), "process sandbox (hearthd serve needs root)");
+  // Scratch of sandboxes from a previous run that did not shut down cleanly.
+  std::error_code ec;
+  fs::remove_all(data_dir / "sandboxes", ec);
+  fs::create_directories(data_dir / "sandboxes", ec);
+
+  asio::io_context io(1);
+  asio::thread_pool blocking(4);
+
+  worker::LocalWorkerOptions wopts;
+  wopts.init_binary = bin / "hearth-init";
+  wopts.runtimes_dir = bin.parent_path() / "share" / "hearth" / "runtimes";
+  wopts.work_dir = data_dir / "sandboxes";
+  wopts.region = o.region;
+  if (!fs::exists(wopts.init_binary)) die("missing " + wopts.init_binary.string());
+  if (!fs::exists(wopts.runtimes_dir)) die("missing " + wopts.runtimes_dir.string());
+  worker::LocalWorker local_worker(wopts, *sandboxes, *code, blocking.get_executor());
+
+  uint64_t budget = o.memory_budget_mb > 0 ? static_cast<uint64_t>(o.memory_budget_mb)
+                                           : defaultMemoryBudgetMb();
+  workermgr::Options mopts;
+  mopts.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
+  workermgr::WorkerManager workers(io.get_executor(), {{&local_worker, budget}}, mopts);
+  workers.start();
+
+  frontend::LogStore logs(data_dir / "logs");
+  functions.setChangeListener([&](const std::string& account, const std::string& name) {
+    asio::post(io, [&workers, &logs, account, name] {
+      workers.retire(account, name);
+      logs.closeFunction(account, name);
+    });
+  });
+  frontend::Invoker invoker(functions, workers, logs, o.region);
+  api::ApiService api(api::ApiService::Deps{accounts, functions, invoker, *code,
+                                            blocking.get_executor(), o.region, randomHex(32)});
+
+  http::ServerOptions sopts;
+  sopts.body_limit = api::kMaxRequestBodyBytes;
+  sopts.too_large = [&api](const http::Request& req) { return api.tooLarge(req); };
+  std::unique_ptr<http::Server> server = orDie(
+      http::Server::listen(io, host, port,
+                           [&api](http::Request& req) { return api.handle(req); }, sopts),
+      "listen on " + o.listen);
+  std::string endpoint = "http://" + host + ":" + std::to_string(server->port());
+  ensureRootAccount(accounts, data_dir, endpoint, o.region);
+  LOG_INFO("hearthd listening on {} (data dir {}, memory budget {} MB)", endpoint,
+           data_dir.string(), budget);
+
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& err, int sig) {
+    if (err) return;
+    LOG_INFO("signal {}: draining in-flight requests", sig);
+    server->stopAccepting();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await server->drain();
+          workers.shutdown();
+        },
+        asio::detached);
+  });
+  io.run();
+  server.reset();
+  blocking.join();  // sandbox teardowns posted by retired environments
+  LOG_INFO("hearthd stopped");
+  return 0;
+}
+
+int createAccount(const std::string& data_dir, const std::string& name) {
+  std::unique_ptr<store::MetadataStore> store = openStore(fs::absolute(data_dir));
+  control::AccountRegistry accounts(*store);
+  orDie(accounts.load(), "load accounts");
+  store::Account a = orDie(accounts.create(name), "create account " + name);
+  std::cout << nlohmann::json{{"AccessKeyId", a.access_key_id},
+                              {"SecretAccessKey", a.secret_access_key},
+                              {"AccountId", a.account_id}}
+                   .dump(2)
+            << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hearthd"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  CLI::App app{"hearthd: the Hearth serverless function platform daemon"};
+  app.require_subcommand(1);
+
+  ServeOptions serve_opts;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "run every role in one process");
+  serve_cmd->add_option("--listen", serve_opts.listen, "HOST:PORT of the Lambda API")
+      ->capture_default_str();
+  serve_cmd->add_option("--data-dir", serve_opts.data_dir, "where state lives")
+      ->capture_default_str();
+  serve_cmd->add_option("--region", serve_opts.region, "region in ARNs and signatures")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--sandbox-idle-timeout", serve_opts.idle_timeout_s,
+                   "seconds an idle execution environment is kept warm")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{86400}));
+  serve_cmd
+      ->add_option("--memory-budget", serve_opts.memory_budget_mb,
+                   "MB of MemorySize all live environments may hold (default: 3/4 of RAM)")
+      ->check(CLI::Range(int64_t{128}, int64_t{1} << 30));
+  serve_cmd->add_option("--log-level", serve_opts.log_level, "trace|debug|info|warn|error")
+      ->capture_default_str();
+
+  std::string account_dir = ".hearth";
+  std::string account_name;
+  CLI::App* account_cmd = app.add_subcommand("account", "manage accounts");
+  account_cmd->require_subcommand(1);
+  CLI::App* create_cmd = account_cmd->add_subcommand("create", "add an account, print its keys");
+  create_cmd->add_option("--data-dir", account_dir, "hearthd's data dir")->capture_default_str();
+  create_cmd->add_option("name", account_name, "account name")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (serve_cmd->parsed()) return serve(serve_opts);
+  if (create_cmd->parsed()) return createAccount(account_dir, account_name);
+  return 2;
+}

@@ -1,0 +1,73 @@
+#include "control/function.h"
+
+#include <nlohmann/json.hpp>
+
+namespace hearth::control {
+
+using nlohmann::json;
+
+std::string encodeFunctionDocument(const Function& f) {
+  json j = {
+      {"Runtime", f.runtime},
+      {"Handler", f.handler},
+      {"Role", f.role},
+      {"Description", f.description},
+      {"MemorySize", f.memory_mb},
+      {"Timeout", f.timeout_s},
+      {"EphemeralStorage", f.ephemeral_mb},
+      {"Environment", f.environment},
+      {"CodeId", f.code_id},
+      {"CodeSha256", f.code_sha256},
+      {"CodeSize", f.code_size},
+      {"CodeUnzippedSize", f.code_unzipped_size},
+      {"RevisionId", f.revision_id},
+      {"LastModifiedMs", std::chrono::duration_cast<std::chrono::milliseconds>(
+                             f.last_modified.time_since_epoch())
+                             .count()},
+  };
+  if (f.reserved_concurrency) j["ReservedConcurrency"] = *f.reserved_concurrency;
+  return j.dump();
+}
+
+Result<Function> decodeFunctionDocument(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return makeError(ErrorCode::kIo, "corrupt function document");
+  Function f;
+  // Every field is checked for type: a damaged document is an error, never an exception.
+  auto str = [&](const char* key, std::string& out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return false;
+    out = it->get<std::string>();
+    return true;
+  };
+  auto num = [&](const char* key, auto& out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_unsigned()) return false;
+    out = it->get<std::remove_reference_t<decltype(out)>>();
+    return true;
+  };
+  int64_t modified_ms = 0;
+  auto ms = j.find("LastModifiedMs");
+  bool ok = str("Runtime", f.runtime) && str("Handler", f.handler) && str("Role", f.role) &&
+            str("Description", f.description) && num("MemorySize", f.memory_mb) &&
+            num("Timeout", f.timeout_s) && num("EphemeralStorage", f.ephemeral_mb) &&
+            str("CodeId", f.code_id) && str("CodeSha256", f.code_sha256) &&
+            num("CodeSize", f.code_size) && num("CodeUnzippedSize", f.code_unzipped_size) &&
+            str("RevisionId", f.revision_id) && ms != j.end() && ms->is_number_integer();
+  auto env = j.find("Environment");
+  ok = ok && env != j.end() && env->is_object();
+  if (!ok) return makeError(ErrorCode::kIo, "corrupt function document");
+  for (auto& [k, v] : env->items()) {
+    if (!v.is_string()) return makeError(ErrorCode::kIo, "corrupt function document");
+    f.environment[k] = v.get<std::string>();
+  }
+  modified_ms = ms->get<int64_t>();
+  f.last_modified = SystemTime(std::chrono::milliseconds(modified_ms));
+  if (auto rc = j.find("ReservedConcurrency"); rc != j.end()) {
+    if (!rc->is_number_unsigned()) return makeError(ErrorCode::kIo, "corrupt function document");
+    f.reserved_concurrency = rc->get<uint32_t>();
+  }
+  return f;
+}
+
+}  // namespace hearth::control

@@ -1,0 +1,41 @@
+// A function as the control plane keeps it: one version's configuration and code reference.
+// Immutable once published to readers (FunctionService hands out shared_ptr<const Function>).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "common/time_format.h"
+
+namespace hearth::control {
+
+struct Function {
+  std::string account_id;
+  std::string name;
+  std::string version = "$LATEST";
+  std::string runtime;
+  std::string handler;
+  std::string role;
+  std::string description;
+  uint32_t memory_mb = 128;
+  uint32_t timeout_s = 3;
+  uint32_t ephemeral_mb = 512;
+  std::map<std::string, std::string> environment;
+  // Code: the code store's id, and what FunctionConfiguration reports about it.
+  std::string code_id;
+  std::string code_sha256;  // base64
+  uint64_t code_size = 0;
+  uint64_t code_unzipped_size = 0;
+  std::string revision_id;
+  SystemTime last_modified{};
+  std::optional<uint32_t> reserved_concurrency;
+};
+
+// The persisted document (docs/formats/metadata.md, "function document").
+std::string encodeFunctionDocument(const Function& f);
+Result<Function> decodeFunctionDocument(std::string_view json);
+
+}  // namespace hearth::control

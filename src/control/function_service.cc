@@ -1,0 +1,416 @@
+#include "control/function_service.h"
+
+#include <algorithm>
+#include <array>
+
+#include "common/ids.h"
+#include "control/function_name.h"
+
+namespace hearth::control {
+namespace {
+
+constexpr std::array<std::string_view, 5> kRuntimes = {"python3.11", "nodejs20.x",
+                                                       "provided.al2023", "provided.al2",
+                                                       "provided"};
+
+// Variables Lambda sets itself and refuses to let a function override.
+constexpr std::array<std::string_view, 14> kReservedVariables = {
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+};
+
+Error rangeError(std::string_view field, int64_t value, std::string_view constraint) {
+  return makeError(ErrorCode::kInvalidParameter,
+                   "1 validation error detected: Value '" + std::to_string(value) + "' at '" +
+                       std::string(field) + "' failed to satisfy constraint: Member must have " +
+                       std::string(constraint));
+}
+
+Result<uint32_t> inRange(std::string_view field, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo) {
+    return rangeError(field, value, "value greater than or equal to " + std::to_string(lo));
+  }
+  if (value > hi) {
+    return rangeError(field, value, "value less than or equal to " + std::to_string(hi));
+  }
+  return static_cast<uint32_t>(value);
+}
+
+bool isValidVariableName(std::string_view k) {
+  if (k.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (!alpha(k[0])) return false;
+  return std::all_of(k.begin(), k.end(),
+                     [&](char c) { return alpha(c) || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+Result<void> validateEnvironment(const std::map<std::string, std::string>& env) {
+  size_t bytes = 0;
+  std::string reserved;
+  for (const auto& [k, v] : env) {
+    if (!isValidVariableName(k)) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "1 validation error detected: Value at 'environment.variables' failed to "
+                       "satisfy constraint: Map keys must satisfy constraint: [Member must "
+                       "satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
+    }
+    if (std::find(kReservedVariables.begin(), kReservedVariables.end(), k) !=
+            kReservedVariables.end() ||
+        k.starts_with("AWS_LAMBDA_")) {
+      reserved += reserved.empty() ? k : "," + k;
+    }
+    bytes += k.size() + v.size();
+  }
+  if (!reserved.empty()) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "Lambda was unable to configure your environment variables because the "
+                     "environment variables you have provided contains reserved keys that are "
+                     "currently not supported for modification. Reserved keys used in this "
+                     "request: " + reserved);
+  }
+  if (bytes > kMaxEnvironmentBytes) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "Lambda was unable to configure your environment variables because the "
+                     "environment variables you have provided exceeded the 4KB limit. String "
+                     "measured: " + std::to_string(bytes) + " bytes");
+  }
+  return {};
+}
+
+bool isProvided(std::string_view runtime) { return runtime.starts_with("provided"); }
+
+}  // namespace
+
+Result<void> applySettings(const FunctionSettings& s, Function& f) {
+  if (s.runtime) {
+    if (std::find(kRuntimes.begin(), kRuntimes.end(), *s.runtime) == kRuntimes.end()) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "Value " + *s.runtime +
+                           " at 'runtime' failed to satisfy constraint: Member must satisfy enum "
+                           "value set: [python3.11, nodejs20.x, provided.al2023, provided.al2, "
+                           "provided] or be a valid ARN");
+    }
+    f.runtime = *s.runtime;
+  }
+  if (s.handler) {
+    if (s.handler->size() > 128 || s.handler->find_first_of(" \t\r\n") != std::string::npos) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "1 validation error detected: Value '" + *s.handler +
+                           "' at 'handler' failed to satisfy constraint: Member must satisfy "
+                           "regular expression pattern: [^\\s]+");
+    }
+    f.handler = *s.handler;
+  }
+  if (s.role) f.role = *s.role;
+  if (s.description) {
+    if (s.description->size() > 256) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "1 validation error detected: Value at 'description' failed to satisfy "
+                       "constraint: Member must have length less than or equal to 256");
+    }
+    f.description = *s.description;
+  }
+  if (s.memory_mb) {
+    Result<uint32_t> v = inRange("memorySize", *s.memory_mb, kMinMemoryMb, kMaxMemoryMb);
+    if (!v) return v.error();
+    f.memory_mb = *v;
+  }
+  if (s.timeout_s) {
+    Result<uint32_t> v = inRange("timeout", *s.timeout_s, 1, kMaxTimeoutSeconds);
+    if (!v) return v.error();
+    f.timeout_s = *v;
+  }
+  if (s.ephemeral_mb) {
+    Result<uint32_t> v =
+        inRange("ephemeralStorage.size", *s.ephemeral_mb, kMinEphemeralMb, kMaxEphemeralMb);
+    if (!v) return v.error();
+    f.ephemeral_mb = *v;
+  }
+  if (s.environment) {
+    HEARTH_TRY(validateEnvironment(*s.environment));
+    f.environment = *s.environment;
+  }
+  if (f.runtime.empty()) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "The Runtime parameter is required for functions with a Zip package type.");
+  }
+  if (f.handler.empty() && !isProvided(f.runtime)) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "The Handler parameter is required for functions with a Zip package type.");
+  }
+  return {};
+}
+
+FunctionService::FunctionService(store::MetadataStore& store, codestore::CodeStore& code)
+    : store_(store), code_(code) {}
+
+Result<void> FunctionService::load() {
+  Result<std::vector<store::FunctionRecord>> records = store_.listFunctions();
+  if (!records) return records.error();
+  std::lock_guard lock(mu_);
+  for (const store::FunctionRecord& r : *records) {
+    Result<Function> f = decodeFunctionDocument(r.document);
+    if (!f) {
+      return makeError(ErrorCode::kIo, "function " + r.account_id + "/" + r.name + ": " +
+                                           f.error().message);
+    }
+    f->account_id = r.account_id;
+    f->name = r.name;
+    f->version = r.version;
+    ++code_refs_[f->code_id];
+    functions_[{r.account_id, r.name}] = std::make_shared<const Function>(std::move(*f));
+  }
+  return {};
+}
+
+void FunctionService::setChangeListener(
+    std::function<void(const std::string&, const std::string&)> listener) {
+  listener_ = std::move(listener);
+}
+
+Result<FunctionPtr> FunctionService::beginWrite(const Key& key, bool must_exist) {
+  std::lock_guard lock(mu_);
+  auto it = functions_.find(key);
+  if (writing_.count(key)) {
+    return makeError(ErrorCode::kConflict,
+                     "The operation cannot be performed at this time. An update is in progress "
+                     "for resource: " + key.second);
+  }
+  if (must_exist && it == functions_.end()) {
+    return makeError(ErrorCode::kNotFound, "Function not found: " + key.second);
+  }
+  if (!must_exist && it != functions_.end()) {
+    return makeError(ErrorCode::kConflict, "Function already exist: " + key.second);
+  }
+  writing_.insert(key);
+  return it == functions_.end() ? FunctionPtr() : it->second;
+}
+
+void FunctionService::finishWrite(const Key& key) {
+  std::lock_guard lock(mu_);
+  writing_.erase(key);
+}
+
+Result<FunctionPtr> FunctionService::commit(const Key& key, Function next,
+                                            const std::string& old_code_id, bool new_revision) {
+  if (new_revision) {
+    next.revision_id = newUuid();
+    next.last_modified = std::chrono::system_clock::now();
+  }
+  store::FunctionRecord record{key.first, key.second, next.version, encodeFunctionDocument(next)};
+  Result<void> put = store_.putFunction(record);
+  if (!put) return put.error();
+  auto published = std::make_shared<const Function>(std::move(next));
+  {
+    std::lock_guard lock(mu_);
+    functions_[key] = published;
+    if (published->code_id != old_code_id) ++code_refs_[published->code_id];
+  }
+  if (!old_code_id.empty() && old_code_id != published->code_id) releaseCode(old_code_id);
+  return FunctionPtr(published);
+}
+
+void FunctionService::releaseCode(const std::string& code_id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = code_refs_.find(code_id);
+    if (it == code_refs_.end() || --it->second > 0) return;
+    code_refs_.erase(it);
+  }
+  // Unreferenced now; a failure only leaks disk space, which the next put of it reuses.
+  (void)code_.remove(code_id);
+}
+
+void FunctionService::notify(const Key& key) {
+  if (listener_) listener_(key.first, key.second);
+}
+
+Result<FunctionPtr> FunctionService::create(const std::string& account_id,
+                                            const std::string& name,
+                                            const FunctionSettings& settings,
+                                            std::string_view zip) {
+  if (!isValidFunctionName(name)) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "1 validation error detected: Value '" + name +
+                         "' at 'functionName' failed to satisfy constraint: Member must satisfy "
+                         "regular expression pattern: [a-zA-Z0-9-_]+ and have length less than "
+                         "or equal to 64");
+  }
+  Function f;
+  f.account_id = account_id;
+  f.name = name;
+  HEARTH_TRY(applySettings(settings, f));
+  if (f.role.empty()) {
+    return makeError(ErrorCode::kInvalidParameter, "The role defined for the function is empty.");
+  }
+  Key key{account_id, name};
+  Result<FunctionPtr> begun = beginWrite(key, /*must_exist=*/false);
+  if (!begun) return begun.error();
+  Result<codestore::CodeInfo> code = code_.put(zip);
+  if (!code) {
+    finishWrite(key);
+    return code.error();
+  }
+  if (usage(account_id).total_code_size + code->zipped_bytes > kAccountCodeStorageBytes) {
+    finishWrite(key);
+    return makeError(ErrorCode::kCodeStorageExceeded, "Code storage limit exceeded.");
+  }
+  f.code_id = code->id;
+  f.code_sha256 = code->sha256_base64;
+  f.code_size = code->zipped_bytes;
+  f.code_unzipped_size = code->unzipped_bytes;
+  Result<FunctionPtr> done = commit(key, std::move(f), {});
+  finishWrite(key);
+  return done;
+}
+
+Result<FunctionPtr> FunctionService::get(const std::string& account_id,
+                                         const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = functions_.find({account_id, name});
+  if (it == functions_.end()) {
+    return makeError(ErrorCode::kNotFound, "Function not found: " + name);
+  }
+  return it->second;
+}
+
+std::vector<FunctionPtr> FunctionService::list(const std::string& account_id) const {
+  std::lock_guard lock(mu_);
+  std::vector<FunctionPtr> out;
+  for (auto it = functions_.lower_bound({account_id, ""});
+       it != functions_.end() && it->first.first == account_id; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+Result<FunctionPtr> FunctionService::updateCode(const std::string& account_id,
+                                                const std::string& name, std::string_view zip,
+                                                const std::string& revision_id) {
+  Key key{account_id, name};
+  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
+  if (!current) return current.error();
+  auto finish = [&](Result<FunctionPtr> r) {
+    finishWrite(key);
+    if (r) notify(key);
+    return r;
+  };
+  if (!revision_id.empty() && revision_id != (*current)->revision_id) {
+    return finish(makeError(ErrorCode::kPreconditionFailed,
+                            "The Revision Id provided does not match the latest Revision Id. "
+                            "Call the GetFunction/GetAlias API to retrieve the latest Revision "
+                            "Id"));
+  }
+  Result<codestore::CodeInfo> code = code_.put(zip);
+  if (!code) return finish(code.error());
+  Function next = **current;
+  next.code_id = code->id;
+  next.code_sha256 = code->sha256_base64;
+  next.code_size = code->zipped_bytes;
+  next.code_unzipped_size = code->unzipped_bytes;
+  return finish(commit(key, std::move(next), (*current)->code_id));
+}
+
+Result<FunctionPtr> FunctionService::updateConfiguration(const std::string& account_id,
+                                                         const std::string& name,
+                                                         const FunctionSettings& settings,
+                                                         const std::string& revision_id) {
+  Key key{account_id, name};
+  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
+  if (!current) return current.error();
+  auto finish = [&](Result<FunctionPtr> r) {
+    finishWrite(key);
+    if (r) notify(key);
+    return r;
+  };
+  if (!revision_id.empty() && revision_id != (*current)->revision_id) {
+    return finish(makeError(ErrorCode::kPreconditionFailed,
+                            "The Revision Id provided does not match the latest Revision Id. "
+                            "Call the GetFunction/GetAlias API to retrieve the latest Revision "
+                            "Id"));
+  }
+  Function next = **current;
+  Result<void> applied = applySettings(settings, next);
+  if (!applied) return finish(applied.error());
+  return finish(commit(key, std::move(next), (*current)->code_id));
+}
+
+Result<void> FunctionService::remove(const std::string& account_id, const std::string& name) {
+  Key key{account_id, name};
+  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
+  if (!current) return current.error();
+  Result<void> deleted = store_.deleteFunction(account_id, name);
+  if (deleted) {
+    {
+      std::lock_guard lock(mu_);
+      functions_.erase(key);
+    }
+    releaseCode((*current)->code_id);
+  }
+  finishWrite(key);
+  if (deleted) notify(key);
+  return deleted;
+}
+
+Result<FunctionPtr> FunctionService::putConcurrency(const std::string& account_id,
+                                                    const std::string& name, int64_t reserved) {
+  Key key{account_id, name};
+  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
+  if (!current) return current.error();
+  AccountUsage u = usage(account_id);
+  uint32_t others = u.reserved_concurrency_sum - (*current)->reserved_concurrency.value_or(0);
+  if (reserved < 0) {
+    finishWrite(key);
+    return rangeError("reservedConcurrentExecutions", reserved,
+                      "value greater than or equal to 0");
+  }
+  if (static_cast<uint64_t>(reserved) + others >
+      kAccountConcurrencyLimit - kMinUnreservedConcurrency) {
+    finishWrite(key);
+    return makeError(ErrorCode::kInvalidParameter,
+                     "Specified ReservedConcurrentExecutions for function decreases account's "
+                     "UnreservedConcurrentExecution below its minimum value of [" +
+                         std::to_string(kMinUnreservedConcurrency) + "].");
+  }
+  Function next = **current;
+  next.reserved_concurrency = static_cast<uint32_t>(reserved);
+  Result<FunctionPtr> r = commit(key, std::move(next), (*current)->code_id, false);
+  finishWrite(key);
+  return r;
+}
+
+Result<FunctionPtr> FunctionService::deleteConcurrency(const std::string& account_id,
+                                                       const std::string& name) {
+  Key key{account_id, name};
+  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
+  if (!current) return current.error();
+  Function next = **current;
+  next.reserved_concurrency.reset();
+  Result<FunctionPtr> r = commit(key, std::move(next), (*current)->code_id, false);
+  finishWrite(key);
+  return r;
+}
+
+AccountUsage FunctionService::usage(const std::string& account_id) const {
+  AccountUsage u;
+  for (const FunctionPtr& f : list(account_id)) {
+    ++u.function_count;
+    u.total_code_size += f->code_size;
+    u.reserved_concurrency_sum += f->reserved_concurrency.value_or(0);
+  }
+  return u;
+}
+
+}  // namespace hearth::control

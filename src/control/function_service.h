@@ -1,0 +1,120 @@
+// The control plane for functions: create, read, update, delete, and reserved concurrency, with
+// Lambda's validation rules. Backed by the metadata store (durable) and the code store; every
+// function is also held in memory so the invoke path reads it without I/O.
+//
+// Thread-safety: all methods are safe to call from any thread. Methods that write (create,
+// update*, remove, *Concurrency) do blocking I/O — run them off the data-plane thread. Reads
+// (get, list, usage) take a mutex briefly and never do I/O.
+//
+// Concurrent writes to the same function fail with kConflict ("An update is in progress"), as
+// Lambda answers ResourceConflictException; a RevisionId that is not the current one fails with
+// kPreconditionFailed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "codestore/code_store.h"
+#include "common/result.h"
+#include "control/function.h"
+#include "store/metadata_store.h"
+
+namespace hearth::control {
+
+// Lambda's limits (shared/refs/lambda-api.md §7).
+inline constexpr uint32_t kMinMemoryMb = 128;
+inline constexpr uint32_t kMaxMemoryMb = 10240;
+inline constexpr uint32_t kMaxTimeoutSeconds = 900;
+inline constexpr uint32_t kMinEphemeralMb = 512;
+inline constexpr uint32_t kMaxEphemeralMb = 10240;
+inline constexpr size_t kMaxEnvironmentBytes = 4096;
+inline constexpr uint32_t kAccountConcurrencyLimit = 1000;
+inline constexpr uint32_t kMinUnreservedConcurrency = 100;
+inline constexpr uint64_t kAccountCodeStorageBytes = 80530636800;
+
+// Fields of CreateFunction / UpdateFunctionConfiguration; absent means "unchanged" (update) or
+// "Lambda's default" (create). Integers are wide so out-of-range input is reported, not wrapped.
+struct FunctionSettings {
+  std::optional<std::string> runtime;
+  std::optional<std::string> handler;
+  std::optional<std::string> role;
+  std::optional<std::string> description;
+  std::optional<int64_t> memory_mb;
+  std::optional<int64_t> timeout_s;
+  std::optional<int64_t> ephemeral_mb;
+  std::optional<std::map<std::string, std::string>> environment;
+};
+
+struct AccountUsage {
+  uint64_t function_count = 0;
+  uint64_t total_code_size = 0;
+  uint32_t reserved_concurrency_sum = 0;
+};
+
+using FunctionPtr = std::shared_ptr<const Function>;
+
+class FunctionService {
+ public:
+  FunctionService(store::MetadataStore& store, codestore::CodeStore& code);
+
+  // Loads every function from the store. Call once before serving.
+  Result<void> load();
+
+  // Called after a function's code or configuration changed or it was deleted, with
+  // (account_id, name). Runs on the thread that made the change; set before serving.
+  void setChangeListener(std::function<void(const std::string&, const std::string&)> listener);
+
+  Result<FunctionPtr> create(const std::string& account_id, const std::string& name,
+                             const FunctionSettings& settings, std::string_view zip);
+  // nullptr-free: kNotFound if the function does not exist.
+  Result<FunctionPtr> get(const std::string& account_id, const std::string& name) const;
+  // Functions of the account, sorted by name.
+  std::vector<FunctionPtr> list(const std::string& account_id) const;
+  Result<FunctionPtr> updateCode(const std::string& account_id, const std::string& name,
+                                 std::string_view zip, const std::string& revision_id);
+  Result<FunctionPtr> updateConfiguration(const std::string& account_id, const std::string& name,
+                                          const FunctionSettings& settings,
+                                          const std::string& revision_id);
+  Result<void> remove(const std::string& account_id, const std::string& name);
+
+  // Reserved concurrency: 0..(1000 - 100 - other reservations).
+  Result<FunctionPtr> putConcurrency(const std::string& account_id, const std::string& name,
+                                     int64_t reserved);
+  Result<FunctionPtr> deleteConcurrency(const std::string& account_id, const std::string& name);
+
+  AccountUsage usage(const std::string& account_id) const;
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // (account_id, name)
+
+  // Marks `key` as being written; kConflict if it already is. Ends with finishWrite().
+  Result<FunctionPtr> beginWrite(const Key& key, bool must_exist);
+  // Persists and publishes `next`. A new RevisionId and LastModified are stamped unless
+  // `new_revision` is false (reserved concurrency is not part of the configuration).
+  Result<FunctionPtr> commit(const Key& key, Function next, const std::string& old_code_id,
+                             bool new_revision = true);
+  void finishWrite(const Key& key);
+  void releaseCode(const std::string& code_id);
+  void notify(const Key& key);
+
+  store::MetadataStore& store_;
+  codestore::CodeStore& code_;
+  std::function<void(const std::string&, const std::string&)> listener_;
+
+  mutable std::mutex mu_;
+  std::map<Key, FunctionPtr> functions_;       // guarded by mu_
+  std::set<Key> writing_;                      // guarded by mu_: keys with a write in progress
+  std::map<std::string, int> code_refs_;       // guarded by mu_: code id -> functions using it
+};
+
+// Validates `settings` against Lambda's rules and applies them to `f`. Exposed for tests.
+Result<void> applySettings(const FunctionSettings& settings, Function& f);
+
+}  // namespace hearth::control
