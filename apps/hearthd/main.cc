@@ -2,11 +2,8 @@
 // embedded store; `hearthd account create` adds a tenant. This file only wires concrete
 // implementations together (shared/DESIGN.md §7).
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,8 +12,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "api/api_service.h"
 #include "codestore/code_store.h"
@@ -99,9 +98,10 @@ void ensureRootAccount(control::AccountRegistry& accounts, const fs::path& data_
   bool from_env = env_key && env_secret && *env_key && *env_secret;
   if (std::optional<store::Account> root = accounts.findByName(kRootAccountName)) {
     if (from_env && root->access_key_id != env_key) {
-      LOG_WARN("HEARTH_ROOT_ACCESS_KEY_ID differs from the root key stored in {}; the stored key "
-               "stays in force",
-               data_dir.string());
+      LOG_WARN(
+          "HEARTH_ROOT_ACCESS_KEY_ID differs from the root key stored in {}; the stored key "
+          "stays in force",
+          data_dir.string());
     }
     return;
   }
@@ -113,9 +113,10 @@ void ensureRootAccount(control::AccountRegistry& accounts, const fs::path& data_
         "write " + creds.string());
   LOG_INFO("created root account {}; its keys are in {} (profile '{}')", root.account_id,
            creds.string(), kCredentialsProfile);
-  LOG_INFO("try: AWS_SHARED_CREDENTIALS_FILE={} aws --profile {} --region {} --endpoint-url {} "
-           "lambda list-functions",
-           fs::absolute(creds).string(), kCredentialsProfile, region, endpoint);
+  LOG_INFO(
+      "try: AWS_SHARED_CREDENTIALS_FILE={} aws --profile {} --region {} --endpoint-url {} "
+      "lambda list-functions",
+      fs::absolute(creds).string(), kCredentialsProfile, region, endpoint);
 }
 
 uint64_t defaultMemoryBudgetMb() {
@@ -140,8 +141,11 @@ int serve(const ServeOptions& o) {
   control::FunctionService functions(*store, *code);
   orDie(functions.load(), "load functions");
 
-  std::unique_ptr<sandbox::SandboxFactory> sandboxes =
-      orDie(sandbox::makeProcessSandboxFactory({}), "process sandbox (hearthd serve needs root)");
+  // A cgroup parent of this daemon's own: two daemons on one host never remove each other's.
+  sandbox::FactoryOptions fopts;
+  fopts.cgroup_name = "hearth-" + std::to_string(::getpid());
+  std::unique_ptr<sandbox::SandboxFactory> sandboxes = orDie(
+      sandbox::makeProcessSandboxFactory(fopts), "process sandbox (hearthd serve needs root)");
   // Scratch of sandboxes from a previous run that did not shut down cleanly.
   std::error_code ec;
   fs::remove_all(data_dir / "sandboxes", ec);
@@ -159,8 +163,8 @@ int serve(const ServeOptions& o) {
   if (!fs::exists(wopts.runtimes_dir)) die("missing " + wopts.runtimes_dir.string());
   worker::LocalWorker local_worker(wopts, *sandboxes, *code, blocking.get_executor());
 
-  uint64_t budget = o.memory_budget_mb > 0 ? static_cast<uint64_t>(o.memory_budget_mb)
-                                           : defaultMemoryBudgetMb();
+  uint64_t budget =
+      o.memory_budget_mb > 0 ? static_cast<uint64_t>(o.memory_budget_mb) : defaultMemoryBudgetMb();
   workermgr::Options mopts;
   mopts.idle_timeout = std::chrono::seconds(o.idle_timeout_s);
   workermgr::WorkerManager workers(io.get_executor(), {{&local_worker, budget}}, mopts);
@@ -180,10 +184,10 @@ int serve(const ServeOptions& o) {
   http::ServerOptions sopts;
   sopts.body_limit = api::kMaxRequestBodyBytes;
   sopts.too_large = [&api](const http::Request& req) { return api.tooLarge(req); };
-  std::unique_ptr<http::Server> server = orDie(
-      http::Server::listen(io, host, port,
-                           [&api](http::Request& req) { return api.handle(req); }, sopts),
-      "listen on " + o.listen);
+  std::unique_ptr<http::Server> server =
+      orDie(http::Server::listen(
+                io, host, port, [&api](http::Request& req) { return api.handle(req); }, sopts),
+            "listen on " + o.listen);
   std::string endpoint = "http://" + host + ":" + std::to_string(server->port());
   ensureRootAccount(accounts, data_dir, endpoint, o.region);
   LOG_INFO("hearthd listening on {} (data dir {}, memory budget {} MB)", endpoint,

@@ -47,21 +47,28 @@ ApiService::ApiService(Deps deps) : deps_(std::move(deps)) {
       {verb::get, "/2015-03-31/functions", {Op::kListFunctions, "ListFunctions", false, false}},
       {verb::get, f, {Op::kGetFunction, "GetFunction", true, true}},
       {verb::delete_, f, {Op::kDeleteFunction, "DeleteFunction", true, true}},
-      {verb::get, f + "/configuration",
+      {verb::get,
+       f + "/configuration",
        {Op::kGetFunctionConfiguration, "GetFunctionConfiguration", true, true}},
-      {verb::put, f + "/configuration",
+      {verb::put,
+       f + "/configuration",
        {Op::kUpdateFunctionConfiguration, "UpdateFunctionConfiguration", true, false}},
       {verb::put, f + "/code", {Op::kUpdateFunctionCode, "UpdateFunctionCode", true, false}},
       {verb::post, f + "/invocations", {Op::kInvoke, "Invoke", true, true}},
-      {verb::post, "/2014-11-13/functions/{FunctionName}/invoke-async",
+      {verb::post,
+       "/2014-11-13/functions/{FunctionName}/invoke-async",
        {Op::kInvokeAsync, "InvokeAsync", true, false}},
-      {verb::put, "/2017-10-31/functions/{FunctionName}/concurrency",
+      {verb::put,
+       "/2017-10-31/functions/{FunctionName}/concurrency",
        {Op::kPutFunctionConcurrency, "PutFunctionConcurrency", true, false}},
-      {verb::delete_, "/2017-10-31/functions/{FunctionName}/concurrency",
+      {verb::delete_,
+       "/2017-10-31/functions/{FunctionName}/concurrency",
        {Op::kDeleteFunctionConcurrency, "DeleteFunctionConcurrency", true, false}},
-      {verb::get, "/2019-09-30/functions/{FunctionName}/concurrency",
+      {verb::get,
+       "/2019-09-30/functions/{FunctionName}/concurrency",
        {Op::kGetFunctionConcurrency, "GetFunctionConcurrency", true, false}},
-      {verb::get, "/2016-08-19/account-settings",
+      {verb::get,
+       "/2016-08-19/account-settings",
        {Op::kGetAccountSettings, "GetAccountSettings", false, false}},
       {verb::get, "/hearth/code/{CodeId}", {Op::kDownloadCode, "DownloadCode", false, false}},
   };
@@ -75,28 +82,26 @@ awaitable<http::Response> ApiService::handle(http::Request& req) {
   co_return res;
 }
 
-awaitable<http::Response> ApiService::dispatch(http::Request& req,
-                                               const std::string& request_id) {
+awaitable<http::Response> ApiService::dispatch(http::Request& req, const std::string& request_id) {
   const http::RouteMatch<Route> match = router_.match(req.method(), req.target());
   Result<http::QueryParams> query = http::parseQuery(http::splitTarget(req.target()).query);
 
   if (match.status == http::RouteStatus::kMatched && match.target->op == Operation::kDownloadCode) {
     if (!query) co_return errorResponse(query.error(), request_id);
-    Result<http::Response> res =
-        co_await downloadCode(deps_, *query, *match.params.get("CodeId"));
+    Result<http::Response> res = co_await downloadCode(deps_, *query, *match.params.get("CodeId"));
     co_return res ? std::move(*res) : errorResponse(res.error(), request_id);
   }
 
   // Authenticate before saying anything about routes, as AWS does. The lookup captures the
   // account so it is read once.
   std::optional<store::Account> caller;
-  Result<sigv4::Caller> signer = sigv4::verify(
-      req, std::chrono::system_clock::now(),
-      [&](std::string_view key) -> std::optional<std::string> {
-        caller = deps_.accounts.lookup(std::string(key));
-        if (!caller) return std::nullopt;
-        return caller->secret_access_key;
-      });
+  Result<sigv4::Caller> signer =
+      sigv4::verify(req, std::chrono::system_clock::now(),
+                    [&](std::string_view key) -> std::optional<std::string> {
+                      caller = deps_.accounts.lookup(std::string(key));
+                      if (!caller) return std::nullopt;
+                      return caller->secret_access_key;
+                    });
   if (!signer) co_return errorResponse(signer.error(), request_id);
   if (signer->region != deps_.region) {
     co_return errorResponse(
@@ -107,11 +112,10 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req,
   }
 
   if (match.status != http::RouteStatus::kMatched) {
-    co_return errorResponse(
-        makeError(ErrorCode::kUnknownOperation,
-                  "Unknown operation: " + std::string(req.method_string()) + " " +
-                      std::string(http::splitTarget(req.target()).path)),
-        request_id);
+    co_return errorResponse(makeError(ErrorCode::kUnknownOperation,
+                                      "Unknown operation: " + std::string(req.method_string()) +
+                                          " " + std::string(http::splitTarget(req.target()).path)),
+                            request_id);
   }
   if (!query) co_return errorResponse(query.error(), request_id);
   const Route& route = *match.target;
@@ -143,23 +147,45 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req,
   Call call{deps_, req, request_id, *caller, *query, function ? &*function : nullptr};
   Result<http::Response> res;
   switch (route.op) {
-    case Operation::kCreateFunction: res = co_await createFunction(call); break;
-    case Operation::kListFunctions: res = co_await listFunctions(call); break;
-    case Operation::kGetFunction: res = co_await getFunction(call); break;
-    case Operation::kDeleteFunction: res = co_await deleteFunction(call); break;
-    case Operation::kGetFunctionConfiguration: res = co_await getFunctionConfiguration(call); break;
+    case Operation::kCreateFunction:
+      res = co_await createFunction(call);
+      break;
+    case Operation::kListFunctions:
+      res = co_await listFunctions(call);
+      break;
+    case Operation::kGetFunction:
+      res = co_await getFunction(call);
+      break;
+    case Operation::kDeleteFunction:
+      res = co_await deleteFunction(call);
+      break;
+    case Operation::kGetFunctionConfiguration:
+      res = co_await getFunctionConfiguration(call);
+      break;
     case Operation::kUpdateFunctionConfiguration:
       res = co_await updateFunctionConfiguration(call);
       break;
-    case Operation::kUpdateFunctionCode: res = co_await updateFunctionCode(call); break;
-    case Operation::kInvoke: res = co_await invoke(call); break;
-    case Operation::kInvokeAsync: res = co_await invokeAsync(call); break;
-    case Operation::kPutFunctionConcurrency: res = co_await putFunctionConcurrency(call); break;
-    case Operation::kGetFunctionConcurrency: res = co_await getFunctionConcurrency(call); break;
+    case Operation::kUpdateFunctionCode:
+      res = co_await updateFunctionCode(call);
+      break;
+    case Operation::kInvoke:
+      res = co_await invoke(call);
+      break;
+    case Operation::kInvokeAsync:
+      res = co_await invokeAsync(call);
+      break;
+    case Operation::kPutFunctionConcurrency:
+      res = co_await putFunctionConcurrency(call);
+      break;
+    case Operation::kGetFunctionConcurrency:
+      res = co_await getFunctionConcurrency(call);
+      break;
     case Operation::kDeleteFunctionConcurrency:
       res = co_await deleteFunctionConcurrency(call);
       break;
-    case Operation::kGetAccountSettings: res = co_await getAccountSettings(call); break;
+    case Operation::kGetAccountSettings:
+      res = co_await getAccountSettings(call);
+      break;
     case Operation::kDownloadCode:  // served above, unauthenticated
       CHECK(false);
   }
@@ -168,10 +194,9 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req,
   Error error = std::move(res).error();
   // The control plane names only the function; Lambda names its ARN, qualified as requested.
   if (error.code == ErrorCode::kNotFound && function) {
-    error.message = "Function not found: " + control::functionArn(deps_.region,
-                                                                  caller->account_id,
-                                                                  function->name,
-                                                                  function->qualifier);
+    error.message =
+        "Function not found: " +
+        control::functionArn(deps_.region, caller->account_id, function->name, function->qualifier);
   }
   LOG_DEBUG("request {} {}: {}", request_id, route.name, error.toString());
   co_return errorResponse(error, request_id);
@@ -180,22 +205,21 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req,
 http::Response ApiService::tooLarge(const http::Request& req) const {
   const std::string request_id = newUuid();
   const http::RouteMatch<Route> match = router_.match(req.method(), req.target());
-  const bool is_invoke = match.status == http::RouteStatus::kMatched &&
-                         (match.target->op == Operation::kInvoke ||
-                          match.target->op == Operation::kInvokeAsync);
+  const bool is_invoke =
+      match.status == http::RouteStatus::kMatched &&
+      (match.target->op == Operation::kInvoke || match.target->op == Operation::kInvokeAsync);
   Error error;
   if (is_invoke) {
-    error = makeError(ErrorCode::kRequestTooLarge,
-                      "Request must be smaller than " +
-                          std::to_string(frontend::kMaxSyncPayloadBytes) + " bytes for the " +
-                          "InvokeFunction operation");
+    error =
+        makeError(ErrorCode::kRequestTooLarge, "Request must be smaller than " +
+                                                   std::to_string(frontend::kMaxSyncPayloadBytes) +
+                                                   " bytes for the " + "InvokeFunction operation");
   } else {
-    std::string op = match.status == http::RouteStatus::kMatched
-                         ? std::string(match.target->name)
-                         : std::string("requested");
-    error = makeError(ErrorCode::kEntityTooLarge,
-                      "Request must be smaller than " + std::to_string(kMaxRequestBodyBytes) +
-                          " bytes for the " + op + " operation");
+    std::string op = match.status == http::RouteStatus::kMatched ? std::string(match.target->name)
+                                                                 : std::string("requested");
+    error = makeError(ErrorCode::kEntityTooLarge, "Request must be smaller than " +
+                                                      std::to_string(kMaxRequestBodyBytes) +
+                                                      " bytes for the " + op + " operation");
   }
   return errorResponse(error, request_id);
 }

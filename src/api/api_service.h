@@ -88,9 +88,9 @@ class ApiService {
  private:
   struct Route {
     Operation op;
-    std::string_view name;   // Lambda's operation name, for messages and logs
-    bool has_function;       // the path has {FunctionName}
-    bool takes_qualifier;    // ?Qualifier= and "name:qualifier" are meaningful
+    std::string_view name;  // Lambda's operation name, for messages and logs
+    bool has_function;      // the path has {FunctionName}
+    bool takes_qualifier;   // ?Qualifier= and "name:qualifier" are meaningful
   };
 
   boost::asio::awaitable<http::Response> dispatch(http::Request& req,

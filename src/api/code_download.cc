@@ -51,16 +51,18 @@ HandlerResult downloadCode(const ApiService::Deps& deps, const http::QueryParams
   std::string_view expires_text = query.get("Expires").value_or("");
   std::string_view given = query.get("Signature").value_or("");
   int64_t expires = 0;
-  auto [end, ec] = std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(),
-                                   expires);
+  auto [end, ec] =
+      std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires);
   if (expires_text.empty() || ec != std::errc() ||
       end != expires_text.data() + expires_text.size() || given.empty()) {
-    co_return refused("A presigned code URL needs Expires and Signature: call GetFunction for a "
-                      "new Code.Location.");
+    co_return refused(
+        "A presigned code URL needs Expires and Signature: call GetFunction for a "
+        "new Code.Location.");
   }
   if (!constantTimeEquals(given, signature(deps.download_secret, code_id, expires))) {
-    co_return refused("The request signature we calculated does not match the signature you "
-                      "provided.");
+    co_return refused(
+        "The request signature we calculated does not match the signature you "
+        "provided.");
   }
   if (epochSeconds(std::chrono::system_clock::now()) > expires) {
     co_return refused("Request has expired: call GetFunction for a new Code.Location.");

@@ -17,8 +17,8 @@ using nlohmann::json;
 HandlerResult putFunctionConcurrency(Call& c) {
   Result<json> body = parseJsonObject(c.req.body());
   if (!body) co_return body.error();
-  Result<std::optional<int64_t>> reserved = optionalInteger(
-      *body, "ReservedConcurrentExecutions", "reservedConcurrentExecutions");
+  Result<std::optional<int64_t>> reserved =
+      optionalInteger(*body, "ReservedConcurrentExecutions", "reservedConcurrentExecutions");
   if (!reserved) co_return reserved.error();
   if (!*reserved) {
     co_return makeError(ErrorCode::kInvalidParameter,

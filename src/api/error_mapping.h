@@ -28,10 +28,10 @@ namespace hearth::api {
 
 // How one ErrorCode is presented.
 struct ErrorShape {
-  std::string_view exception;        // X-Amzn-ErrorType, e.g. "ResourceNotFoundException"
+  std::string_view exception;  // X-Amzn-ErrorType, e.g. "ResourceNotFoundException"
   boost::beast::http::status status;
-  bool capitalized_message;          // body member "Message" instead of "message"
-  bool service_fault;                // "Type":"Service" (and the detail stays in our logs)
+  bool capitalized_message;  // body member "Message" instead of "message"
+  bool service_fault;        // "Type":"Service" (and the detail stays in our logs)
 };
 
 // The shape for `code`. Total: every ErrorCode has one.

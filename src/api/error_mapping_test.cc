@@ -12,8 +12,8 @@
 namespace hearth::api {
 namespace {
 
-using nlohmann::json;
 using boost::beast::http::status;
+using nlohmann::json;
 
 // The message as botocore's BaseJSONParser._do_error_parse reads it.
 std::string botocoreMessage(const json& body) {
@@ -25,6 +25,8 @@ std::string botocoreMessage(const json& body) {
 // Every enumerator: errorCodeName() knows each one and answers "Unknown" past the last.
 std::vector<ErrorCode> allCodes() {
   std::vector<ErrorCode> codes;
+  // SAFETY: ErrorCode is an enum class (underlying type int), so every int is a valid value;
+  // errorCodeName() answers "Unknown" for the first one past the last enumerator.
   for (int i = 0; errorCodeName(static_cast<ErrorCode>(i)) != "Unknown"; ++i) {
     codes.push_back(static_cast<ErrorCode>(i));
   }
@@ -78,8 +80,7 @@ TEST(ErrorMappingTest, NamesAndStatusesAreLambdas) {
       {ErrorCode::kInvalidZipFile, "InvalidParameterValueException", status::bad_request},
       {ErrorCode::kNotFound, "ResourceNotFoundException", status::not_found},
       {ErrorCode::kConflict, "ResourceConflictException", status::conflict},
-      {ErrorCode::kPreconditionFailed, "PreconditionFailedException",
-       status::precondition_failed},
+      {ErrorCode::kPreconditionFailed, "PreconditionFailedException", status::precondition_failed},
       {ErrorCode::kRequestTooLarge, "RequestTooLargeException", status::payload_too_large},
       {ErrorCode::kEntityTooLarge, "RequestEntityTooLargeException", status::payload_too_large},
       {ErrorCode::kUnsupportedMediaType, "UnsupportedMediaTypeException",
@@ -105,10 +106,9 @@ TEST(ErrorMappingTest, NamesAndStatusesAreLambdas) {
 }
 
 TEST(ErrorMappingTest, ThrottleCarriesReasonAndRetryAfter) {
-  http::Response res = errorResponse(
-      makeError(ErrorCode::kTooManyRequests, "Rate Exceeded.",
-                "ReservedFunctionConcurrentInvocationLimitExceeded"),
-      "r");
+  http::Response res = errorResponse(makeError(ErrorCode::kTooManyRequests, "Rate Exceeded.",
+                                               "ReservedFunctionConcurrentInvocationLimitExceeded"),
+                                     "r");
   json body = json::parse(res.body());
   EXPECT_EQ(body["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
   EXPECT_EQ(body["message"], "Rate Exceeded.");

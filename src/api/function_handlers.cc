@@ -53,7 +53,8 @@ Result<int64_t> parseMaxItems(std::optional<std::string_view> text) {
     return makeError(ErrorCode::kInvalidParameter,
                      "1 validation error detected: Value '" + std::string(*text) +
                          "' at 'maxItems' failed to satisfy constraint: Member must have value "
-                         "between 1 and " + std::to_string(kMaxMaxItems));
+                         "between 1 and " +
+                         std::to_string(kMaxMaxItems));
   }
   return value;
 }
@@ -65,13 +66,13 @@ HandlerResult createFunction(Call& c) {
   Result<CreateFunctionInput> in = parseCreateFunction(c.req.body());
   if (!in) co_return in.error();
   // FunctionName may be a name or an ARN in this account and region; never qualified.
-  Result<control::FunctionRef> ref = control::parseFunctionRef(
-      in->function_name, "", c.caller.account_id, c.deps.region);
+  Result<control::FunctionRef> ref =
+      control::parseFunctionRef(in->function_name, "", c.caller.account_id, c.deps.region);
   if (!ref) co_return ref.error();
   if (!ref->qualifier.empty()) {
-    co_return makeError(ErrorCode::kInvalidParameter,
-                        "CreateFunction takes an unqualified function name, not '" +
-                            in->function_name + "'.");
+    co_return makeError(
+        ErrorCode::kInvalidParameter,
+        "CreateFunction takes an unqualified function name, not '" + in->function_name + "'.");
   }
   const std::string& account = c.caller.account_id;
   Result<control::FunctionPtr> f = co_await offload(c.deps.blocking, [&] {
@@ -128,10 +129,9 @@ HandlerResult listFunctions(Call& c) {
   std::vector<control::FunctionPtr> all = c.deps.functions.list(c.caller.account_id);
   auto it = all.begin();
   if (!after.empty()) {
-    it = std::upper_bound(all.begin(), all.end(), after,
-                          [](const std::string& name, const control::FunctionPtr& f) {
-                            return name < f->name;
-                          });
+    it = std::upper_bound(
+        all.begin(), all.end(), after,
+        [](const std::string& name, const control::FunctionPtr& f) { return name < f->name; });
   }
   json functions = json::array();
   for (; it != all.end() && static_cast<int64_t>(functions.size()) < *max_items; ++it) {
@@ -184,9 +184,8 @@ HandlerResult deleteFunction(Call& c) {
                         "not publish versions. Delete the function without a qualifier.");
   }
   const std::string& account = c.caller.account_id;
-  Result<void> removed = co_await offload(c.deps.blocking, [&] {
-    return c.deps.functions.remove(account, c.function->name);
-  });
+  Result<void> removed = co_await offload(
+      c.deps.blocking, [&] { return c.deps.functions.remove(account, c.function->name); });
   if (!removed) co_return removed.error();
   co_return emptyResponse(status::no_content);
 }

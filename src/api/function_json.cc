@@ -150,11 +150,11 @@ Result<control::FunctionSettings> parseSettings(const json& obj) {
     std::string_view path;
     std::optional<std::string> control::FunctionSettings::*target;
   };
-  for (const StringField& f : {StringField{"Runtime", "runtime", &control::FunctionSettings::runtime},
-                               StringField{"Handler", "handler", &control::FunctionSettings::handler},
-                               StringField{"Role", "role", &control::FunctionSettings::role},
-                               StringField{"Description", "description",
-                                           &control::FunctionSettings::description}}) {
+  for (const StringField& f :
+       {StringField{"Runtime", "runtime", &control::FunctionSettings::runtime},
+        StringField{"Handler", "handler", &control::FunctionSettings::handler},
+        StringField{"Role", "role", &control::FunctionSettings::role},
+        StringField{"Description", "description", &control::FunctionSettings::description}}) {
     Result<std::optional<std::string>> v = optionalString(obj, f.field, f.path);
     if (!v) return v.error();
     s.*f.target = std::move(*v);
@@ -238,7 +238,8 @@ Result<nlohmann::json> parseJsonObject(std::string_view body) {
   if (!doc.is_object()) {
     return makeError(ErrorCode::kInvalidRequestContent,
                      "Could not parse request body into json: the body must be a JSON object, "
-                     "not " + std::string(doc.type_name()));
+                     "not " +
+                         std::string(doc.type_name()));
   }
   return doc;
 }

@@ -48,7 +48,7 @@ Result<std::optional<int64_t>> optionalInteger(const nlohmann::json& obj, std::s
 struct CreateFunctionInput {
   std::string function_name;  // as sent: a name or an ARN, resolved by the caller
   control::FunctionSettings settings;
-  std::string zip;            // decoded Code.ZipFile
+  std::string zip;  // decoded Code.ZipFile
 };
 
 // Requires FunctionName, Role and Code.ZipFile.

@@ -116,16 +116,19 @@ TEST(FunctionJsonTest, CreateFunctionRefusesBadInputWithTheRightCode) {
       {"no name", {{"FunctionName", nullptr}}, ErrorCode::kInvalidParameter, "'functionName'"},
       {"no role", {{"Role", nullptr}}, ErrorCode::kInvalidParameter, "'role'"},
       {"no code", {{"Code", nullptr}}, ErrorCode::kInvalidParameter, "'code'"},
-      {"bad base64", {{"Code", {{"ZipFile", "not base64!"}}}}, ErrorCode::kInvalidParameter,
+      {"bad base64",
+       {{"Code", {{"ZipFile", "not base64!"}}}},
+       ErrorCode::kInvalidParameter,
        "base64"},
-      {"s3 code", {{"Code", {{"S3Bucket", "b"}, {"S3Key", "k"}}}}, ErrorCode::kUnsupported,
-       "S3"},
+      {"s3 code", {{"Code", {{"S3Bucket", "b"}, {"S3Key", "k"}}}}, ErrorCode::kUnsupported, "S3"},
       {"image", {{"PackageType", "Image"}}, ErrorCode::kUnsupported, "Image"},
       {"image uri", {{"Code", {{"ImageUri", "x"}}}}, ErrorCode::kUnsupported, "ImageUri"},
       {"layers", {{"Layers", {"arn:layer"}}}, ErrorCode::kUnsupported, "Layers"},
       {"arm64", {{"Architectures", {"arm64"}}}, ErrorCode::kUnsupported, "arm64"},
-      {"two architectures", {{"Architectures", {"x86_64", "arm64"}}},
-       ErrorCode::kInvalidParameter, "'architectures'"},
+      {"two architectures",
+       {{"Architectures", {"x86_64", "arm64"}}},
+       ErrorCode::kInvalidParameter,
+       "'architectures'"},
       {"publish", {{"Publish", true}}, ErrorCode::kUnsupported, "Publish"},
   };
   for (const Case& c : cases) {
@@ -135,8 +138,7 @@ TEST(FunctionJsonTest, CreateFunctionRefusesBadInputWithTheRightCode) {
     Result<CreateFunctionInput> in = parseCreateFunction(body.dump());
     ASSERT_FALSE(in.ok());
     EXPECT_EQ(in.error().code, c.code) << in.error().toString();
-    EXPECT_NE(in.error().message.find(c.message_part), std::string::npos)
-        << in.error().message;
+    EXPECT_NE(in.error().message.find(c.message_part), std::string::npos) << in.error().message;
   }
 }
 

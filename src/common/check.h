@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CHECK(cond)                                                                        \
-  do {                                                                                     \
-    if (!(cond)) [[unlikely]] {                                                            \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);        \
-      std::abort();                                                                        \
-    }                                                                                      \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) [[unlikely]] {                                                     \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)

@@ -11,24 +11,24 @@
 namespace hearth {
 
 enum class ErrorCode {
-  kInvalidParameter,        // a request field is out of range or malformed
-  kInvalidRequestContent,   // the request body is not valid JSON / not the expected shape
-  kInvalidZipFile,          // uploaded code is not a usable zip archive
-  kNotFound,                // the named resource does not exist (for this account)
-  kConflict,                // already exists, or an update is in progress
-  kPreconditionFailed,      // RevisionId mismatch
-  kRequestTooLarge,         // invoke payload over the synchronous limit
-  kEntityTooLarge,          // CreateFunction / UpdateFunctionCode body over the upload limit
-  kUnsupportedMediaType,    // content type we cannot accept
-  kTooManyRequests,         // concurrency or capacity exhausted; Error::reason says which
-  kUnrecognizedClient,      // unknown access key
-  kInvalidSignature,        // SigV4 verification failed, or the request date is off
-  kCodeStorageExceeded,     // account code storage quota exhausted
-  kUnknownOperation,        // no route for this method and path
-  kUnsupported,             // a valid request for a feature Hearth does not offer (yet)
-  kIo,                      // a host I/O failure (disk, socket) we could not recover from
-  kSandbox,                 // creating or running an execution environment failed
-  kInternal,                // a bug: an invariant did not hold
+  kInvalidParameter,       // a request field is out of range or malformed
+  kInvalidRequestContent,  // the request body is not valid JSON / not the expected shape
+  kInvalidZipFile,         // uploaded code is not a usable zip archive
+  kNotFound,               // the named resource does not exist (for this account)
+  kConflict,               // already exists, or an update is in progress
+  kPreconditionFailed,     // RevisionId mismatch
+  kRequestTooLarge,        // invoke payload over the synchronous limit
+  kEntityTooLarge,         // CreateFunction / UpdateFunctionCode body over the upload limit
+  kUnsupportedMediaType,   // content type we cannot accept
+  kTooManyRequests,        // concurrency or capacity exhausted; Error::reason says which
+  kUnrecognizedClient,     // unknown access key
+  kInvalidSignature,       // SigV4 verification failed, or the request date is off
+  kCodeStorageExceeded,    // account code storage quota exhausted
+  kUnknownOperation,       // no route for this method and path
+  kUnsupported,            // a valid request for a feature Hearth does not offer (yet)
+  kIo,                     // a host I/O failure (disk, socket) we could not recover from
+  kSandbox,                // creating or running an execution environment failed
+  kInternal,               // a bug: an invariant did not hold
 };
 
 // Stable text for a code, for logs and tests ("NotFound", "Io", ...).
@@ -37,7 +37,8 @@ std::string_view errorCodeName(ErrorCode code);
 struct Error {
   ErrorCode code;
   std::string message;
-  // For kTooManyRequests: Lambda's Reason (e.g. "ReservedFunctionConcurrentInvocationLimitExceeded").
+  // For kTooManyRequests: Lambda's Reason (e.g.
+  // "ReservedFunctionConcurrentInvocationLimitExceeded").
   std::string reason;
 
   // Renders "Code: message" for logs.

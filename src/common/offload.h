@@ -7,12 +7,11 @@
 // REQUIRES: `fn` is safe to run on another thread; whatever it references outlives the await.
 #pragma once
 
-#include <type_traits>
-#include <utility>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <type_traits>
+#include <utility>
 
 namespace hearth {
 

@@ -33,9 +33,18 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return ok(); }
 
   // REQUIRES: ok().
-  T& value() & { CHECK(ok()); return std::get<0>(v_); }
-  const T& value() const& { CHECK(ok()); return std::get<0>(v_); }
-  T&& value() && { CHECK(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    CHECK(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    CHECK(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    CHECK(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -43,8 +52,14 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   // REQUIRES: !ok().
-  const Error& error() const& { CHECK(!ok()); return std::get<1>(v_); }
-  Error&& error() && { CHECK(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    CHECK(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    CHECK(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -60,8 +75,14 @@ class [[nodiscard]] Result<void> {
   explicit operator bool() const { return ok(); }
 
   // REQUIRES: !ok().
-  const Error& error() const& { CHECK(!ok()); return *error_; }
-  Error&& error() && { CHECK(!ok()); return std::move(*error_); }
+  const Error& error() const& {
+    CHECK(!ok());
+    return *error_;
+  }
+  Error&& error() && {
+    CHECK(!ok());
+    return std::move(*error_);
+  }
 
  private:
   std::optional<Error> error_;
@@ -69,9 +90,9 @@ class [[nodiscard]] Result<void> {
 
 // Evaluates `expr` (a Result<T>); on error returns that error from the enclosing function,
 // otherwise yields nothing. For Result<T> values use the two-line form with an explicit variable.
-#define HEARTH_TRY(expr)                               \
-  do {                                                 \
-    auto hearth_try_result_ = (expr);                  \
+#define HEARTH_TRY(expr)                                                   \
+  do {                                                                     \
+    auto hearth_try_result_ = (expr);                                      \
     if (!hearth_try_result_) return std::move(hearth_try_result_).error(); \
   } while (0)
 

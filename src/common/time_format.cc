@@ -1,7 +1,7 @@
 #include "common/time_format.h"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace hearth {
 namespace {
@@ -17,8 +17,8 @@ std::tm utc(SystemTime t) {
 
 std::string formatLambdaTimestamp(SystemTime t) {
   std::tm tm = utc(t);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
-            1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));

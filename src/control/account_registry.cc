@@ -56,7 +56,7 @@ Result<void> AccountRegistry::reloadLocked() {
   if (!accounts) return accounts.error();
   by_key_.clear();
   for (store::Account& a : *accounts) by_key_[a.access_key_id] = std::move(a);
-  last_reload_ = std::chrono::steady_clock::now();
+  if (Result<uint64_t> version = store_.dataVersion(); version) data_version_ = *version;
   return {};
 }
 
@@ -64,11 +64,10 @@ std::optional<store::Account> AccountRegistry::lookup(const std::string& access_
   std::lock_guard lock(mu_);
   auto it = by_key_.find(access_key_id);
   if (it != by_key_.end()) return it->second;
-  // Unknown: another process (hearthd account create) may have added it. Bounded so a client
-  // spraying random keys cannot turn every request into a store read.
-  if (std::chrono::steady_clock::now() - last_reload_ < std::chrono::seconds(1)) {
-    return std::nullopt;
-  }
+  // Unknown: another process (hearthd account create) may have added it. Reload only when the
+  // store changed, so a client spraying random keys costs a counter read, not a table scan.
+  Result<uint64_t> version = store_.dataVersion();
+  if (!version || *version == data_version_) return std::nullopt;
   if (!reloadLocked()) return std::nullopt;
   it = by_key_.find(access_key_id);
   if (it == by_key_.end()) return std::nullopt;

@@ -2,8 +2,9 @@
 // account then scopes everything the request can see.
 //
 // Thread-safety: all methods are safe from any thread. lookup() is on the request path: an
-// in-memory map, refreshed from the store at most once a second when an unknown key arrives, so
-// accounts created by `hearthd account create` while the daemon runs become usable.
+// in-memory map, refreshed from the store when an unknown key arrives and the store changed
+// since the last load, so accounts created by `hearthd account create` while the daemon runs
+// are usable at once.
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,7 @@ class AccountRegistry {
   store::MetadataStore& store_;
   std::mutex mu_;
   std::map<std::string, store::Account> by_key_;  // guarded by mu_
-  std::chrono::steady_clock::time_point last_reload_{};
+  uint64_t data_version_ = 0;  // guarded by mu_: the store's version at the last load
 };
 
 // Writes `account`'s keys to `path` in the AWS shared-credentials format under `profile`, mode

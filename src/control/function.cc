@@ -21,9 +21,9 @@ std::string encodeFunctionDocument(const Function& f) {
       {"CodeSize", f.code_size},
       {"CodeUnzippedSize", f.code_unzipped_size},
       {"RevisionId", f.revision_id},
-      {"LastModifiedMs", std::chrono::duration_cast<std::chrono::milliseconds>(
-                             f.last_modified.time_since_epoch())
-                             .count()},
+      {"LastModifiedMs",
+       std::chrono::duration_cast<std::chrono::milliseconds>(f.last_modified.time_since_epoch())
+           .count()},
   };
   if (f.reserved_concurrency) j["ReservedConcurrency"] = *f.reserved_concurrency;
   return j.dump();

@@ -1,5 +1,6 @@
 #include "control/function_name.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace hearth::control {
@@ -30,6 +31,29 @@ bool isValidQualifier(std::string_view q) {
   return true;
 }
 
+bool isAccountId(std::string_view s) {
+  return s.size() == 12 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// [a-z]{2}(-gov)?-[a-z]+-\d, e.g. us-east-1, us-gov-west-1.
+bool isRegion(std::string_view s) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (size_t pos; (pos = s.find('-', start)) != std::string_view::npos; start = pos + 1) {
+    parts.push_back(s.substr(start, pos - start));
+  }
+  parts.push_back(s.substr(start));
+  auto lower = [](std::string_view w) {
+    return !w.empty() &&
+           std::all_of(w.begin(), w.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  };
+  if (parts.size() != 3 && !(parts.size() == 4 && parts[1] == "gov")) return false;
+  const std::string_view& digit = parts.back();
+  return parts[0].size() == 2 && lower(parts[0]) && lower(parts[parts.size() - 2]) &&
+         digit.size() == 1 && digit[0] >= '0' && digit[0] <= '9';
+}
+
 Error invalidName(std::string_view input) {
   return makeError(ErrorCode::kInvalidParameter,
                    "1 validation error detected: Value '" + std::string(input) +
@@ -51,8 +75,8 @@ bool isValidFunctionName(std::string_view name) {
   return true;
 }
 
-std::string functionArn(std::string_view region, std::string_view account_id,
-                        std::string_view name, std::string_view qualifier) {
+std::string functionArn(std::string_view region, std::string_view account_id, std::string_view name,
+                        std::string_view qualifier) {
   std::string arn = "arn:aws:lambda:";
   arn += region;
   arn += ':';
@@ -78,10 +102,12 @@ Result<FunctionRef> parseFunctionRef(std::string_view input, std::string_view qu
     name = p[0];
     if (p.size() == 2) qualifier = p[1];
   } else if (p.size() <= 4 && p[1] == "function") {  // account:function:name[:qualifier]
+    if (!isAccountId(p[0])) return invalidName(input);
     arn_account = p[0];
     name = p[2];
     if (p.size() == 4) qualifier = p[3];
-  } else if (p.size() >= 7 && p.size() <= 8 && p[0] == "arn" && p[2] == "lambda" &&
+  } else if (p.size() >= 7 && p.size() <= 8 && p[0] == "arn" && p[1].starts_with("aws") &&
+             p[2] == "lambda" && isRegion(p[3]) && isAccountId(p[4]) &&
              p[5] == "function") {  // arn:aws:lambda:region:account:function:name[:qualifier]
     arn_region = p[3];
     arn_account = p[4];
@@ -94,11 +120,9 @@ Result<FunctionRef> parseFunctionRef(std::string_view input, std::string_view qu
   if (p.size() != 1 && p.size() != 3 && p.size() != 7 && !isValidQualifier(qualifier)) {
     return invalidName(input);
   }
-  if (!arn_account.empty() && arn_account.size() != 12) return invalidName(input);
   if ((!arn_account.empty() && arn_account != account_id) ||
       (!arn_region.empty() && arn_region != region)) {
-    return makeError(ErrorCode::kNotFound,
-                     "Function not found: " + std::string(input));
+    return makeError(ErrorCode::kNotFound, "Function not found: " + std::string(input));
   }
   if (!query_qualifier.empty()) {
     if (!isValidQualifier(query_qualifier)) {

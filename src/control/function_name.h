@@ -32,7 +32,7 @@ Result<FunctionRef> parseFunctionRef(std::string_view input, std::string_view qu
 bool isValidFunctionName(std::string_view name);
 
 // "arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]".
-std::string functionArn(std::string_view region, std::string_view account_id,
-                        std::string_view name, std::string_view qualifier = {});
+std::string functionArn(std::string_view region, std::string_view account_id, std::string_view name,
+                        std::string_view qualifier = {});
 
 }  // namespace hearth::control

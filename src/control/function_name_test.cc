@@ -147,12 +147,12 @@ TEST(FunctionNameTest, MalformedInputIsInvalid) {
            std::string("my.function"),
            std::string("my/function"),
            std::string("fünction"),
-           std::string("my-function:"),        // empty qualifier
-           std::string("my-function:v.1"),     // bad qualifier character
+           std::string("my-function:"),         // empty qualifier
+           std::string("my-function:v.1"),      // bad qualifier character
            std::string("my-function:$latest"),  // only $LATEST may carry a '$'
-           std::string(":1"),                  // empty name
-           std::string("a:b:c"),               // three parts, not account:function:name
-           std::string("a:b:c:d:e"),           // too many colons for a partial ARN
+           std::string(":1"),                   // empty name
+           std::string("a:b:c"),                // three parts, not account:function:name
+           std::string("a:b:c:d:e"),            // too many colons for a partial ARN
            std::string("123456789012:layer:my-function"),
            std::string("12345:function:my-function"),  // account is not 12 digits
            std::string("123456789012:function:my-function:1:2"),

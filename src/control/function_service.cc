@@ -9,9 +9,8 @@
 namespace hearth::control {
 namespace {
 
-constexpr std::array<std::string_view, 5> kRuntimes = {"python3.11", "nodejs20.x",
-                                                       "provided.al2023", "provided.al2",
-                                                       "provided"};
+constexpr std::array<std::string_view, 5> kRuntimes = {
+    "python3.11", "nodejs20.x", "provided.al2023", "provided.al2", "provided"};
 
 // Variables Lambda sets itself and refuses to let a function override.
 constexpr std::array<std::string_view, 14> kReservedVariables = {
@@ -78,13 +77,15 @@ Result<void> validateEnvironment(const std::map<std::string, std::string>& env) 
                      "Lambda was unable to configure your environment variables because the "
                      "environment variables you have provided contains reserved keys that are "
                      "currently not supported for modification. Reserved keys used in this "
-                     "request: " + reserved);
+                     "request: " +
+                         reserved);
   }
   if (bytes > kMaxEnvironmentBytes) {
     return makeError(ErrorCode::kInvalidParameter,
                      "Lambda was unable to configure your environment variables because the "
                      "environment variables you have provided exceeded the 4KB limit. String "
-                     "measured: " + std::to_string(bytes) + " bytes");
+                     "measured: " +
+                         std::to_string(bytes) + " bytes");
   }
   return {};
 }
@@ -163,8 +164,8 @@ Result<void> FunctionService::load() {
   for (const store::FunctionRecord& r : *records) {
     Result<Function> f = decodeFunctionDocument(r.document);
     if (!f) {
-      return makeError(ErrorCode::kIo, "function " + r.account_id + "/" + r.name + ": " +
-                                           f.error().message);
+      return makeError(ErrorCode::kIo,
+                       "function " + r.account_id + "/" + r.name + ": " + f.error().message);
     }
     f->account_id = r.account_id;
     f->name = r.name;
@@ -186,7 +187,8 @@ Result<FunctionPtr> FunctionService::beginWrite(const Key& key, bool must_exist)
   if (writing_.count(key)) {
     return makeError(ErrorCode::kConflict,
                      "The operation cannot be performed at this time. An update is in progress "
-                     "for resource: " + key.second);
+                     "for resource: " +
+                         key.second);
   }
   if (must_exist && it == functions_.end()) {
     return makeError(ErrorCode::kNotFound, "Function not found: " + key.second);
@@ -203,11 +205,12 @@ void FunctionService::finishWrite(const Key& key) {
   writing_.erase(key);
 }
 
-Result<FunctionPtr> FunctionService::commit(const Key& key, Function next,
-                                            const std::string& old_code_id, bool new_revision) {
+Result<FunctionPtr> FunctionService::commit(const Key& key, Function next, bool new_revision) {
   if (new_revision) {
     next.revision_id = newUuid();
-    next.last_modified = std::chrono::system_clock::now();
+    // Milliseconds: the precision the document keeps, so a restart changes nothing.
+    next.last_modified =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   }
   store::FunctionRecord record{key.first, key.second, next.version, encodeFunctionDocument(next)};
   Result<void> put = store_.putFunction(record);
@@ -216,13 +219,23 @@ Result<FunctionPtr> FunctionService::commit(const Key& key, Function next,
   {
     std::lock_guard lock(mu_);
     functions_[key] = published;
-    if (published->code_id != old_code_id) ++code_refs_[published->code_id];
   }
-  if (!old_code_id.empty() && old_code_id != published->code_id) releaseCode(old_code_id);
   return FunctionPtr(published);
 }
 
+Result<codestore::CodeInfo> FunctionService::putCode(std::string_view zip) {
+  // The reference is taken under code_mu_ together with the put, so a concurrent releaseCode()
+  // of the same content cannot remove it between the put and the commit.
+  std::lock_guard code_lock(code_mu_);
+  Result<codestore::CodeInfo> info = code_.put(zip);
+  if (!info) return info;
+  std::lock_guard lock(mu_);
+  ++code_refs_[info->id];
+  return info;
+}
+
 void FunctionService::releaseCode(const std::string& code_id) {
+  std::lock_guard code_lock(code_mu_);
   {
     std::lock_guard lock(mu_);
     auto it = code_refs_.find(code_id);
@@ -237,8 +250,7 @@ void FunctionService::notify(const Key& key) {
   if (listener_) listener_(key.first, key.second);
 }
 
-Result<FunctionPtr> FunctionService::create(const std::string& account_id,
-                                            const std::string& name,
+Result<FunctionPtr> FunctionService::create(const std::string& account_id, const std::string& name,
                                             const FunctionSettings& settings,
                                             std::string_view zip) {
   if (!isValidFunctionName(name)) {
@@ -258,20 +270,24 @@ Result<FunctionPtr> FunctionService::create(const std::string& account_id,
   Key key{account_id, name};
   Result<FunctionPtr> begun = beginWrite(key, /*must_exist=*/false);
   if (!begun) return begun.error();
-  Result<codestore::CodeInfo> code = code_.put(zip);
+  Result<codestore::CodeInfo> code = putCode(zip);
   if (!code) {
     finishWrite(key);
     return code.error();
   }
-  if (usage(account_id).total_code_size + code->zipped_bytes > kAccountCodeStorageBytes) {
-    finishWrite(key);
-    return makeError(ErrorCode::kCodeStorageExceeded, "Code storage limit exceeded.");
+  Result<FunctionPtr> done =
+      usage(account_id).total_code_size + code->zipped_bytes > kAccountCodeStorageBytes
+          ? Result<FunctionPtr>(
+                makeError(ErrorCode::kCodeStorageExceeded, "Code storage limit exceeded."))
+          : Result<FunctionPtr>(FunctionPtr());
+  if (done) {
+    f.code_id = code->id;
+    f.code_sha256 = code->sha256_base64;
+    f.code_size = code->zipped_bytes;
+    f.code_unzipped_size = code->unzipped_bytes;
+    done = commit(key, std::move(f));
   }
-  f.code_id = code->id;
-  f.code_sha256 = code->sha256_base64;
-  f.code_size = code->zipped_bytes;
-  f.code_unzipped_size = code->unzipped_bytes;
-  Result<FunctionPtr> done = commit(key, std::move(f), {});
+  if (!done) releaseCode(code->id);
   finishWrite(key);
   return done;
 }
@@ -313,14 +329,17 @@ Result<FunctionPtr> FunctionService::updateCode(const std::string& account_id,
                             "Call the GetFunction/GetAlias API to retrieve the latest Revision "
                             "Id"));
   }
-  Result<codestore::CodeInfo> code = code_.put(zip);
+  Result<codestore::CodeInfo> code = putCode(zip);
   if (!code) return finish(code.error());
   Function next = **current;
   next.code_id = code->id;
   next.code_sha256 = code->sha256_base64;
   next.code_size = code->zipped_bytes;
   next.code_unzipped_size = code->unzipped_bytes;
-  return finish(commit(key, std::move(next), (*current)->code_id));
+  Result<FunctionPtr> done = commit(key, std::move(next));
+  // On success the old code loses this function's reference; on failure the new one does.
+  releaseCode(done ? (*current)->code_id : code->id);
+  return finish(std::move(done));
 }
 
 Result<FunctionPtr> FunctionService::updateConfiguration(const std::string& account_id,
@@ -344,7 +363,7 @@ Result<FunctionPtr> FunctionService::updateConfiguration(const std::string& acco
   Function next = **current;
   Result<void> applied = applySettings(settings, next);
   if (!applied) return finish(applied.error());
-  return finish(commit(key, std::move(next), (*current)->code_id));
+  return finish(commit(key, std::move(next)));
 }
 
 Result<void> FunctionService::remove(const std::string& account_id, const std::string& name) {
@@ -373,8 +392,7 @@ Result<FunctionPtr> FunctionService::putConcurrency(const std::string& account_i
   uint32_t others = u.reserved_concurrency_sum - (*current)->reserved_concurrency.value_or(0);
   if (reserved < 0) {
     finishWrite(key);
-    return rangeError("reservedConcurrentExecutions", reserved,
-                      "value greater than or equal to 0");
+    return rangeError("reservedConcurrentExecutions", reserved, "value greater than or equal to 0");
   }
   if (static_cast<uint64_t>(reserved) + others >
       kAccountConcurrencyLimit - kMinUnreservedConcurrency) {
@@ -386,7 +404,7 @@ Result<FunctionPtr> FunctionService::putConcurrency(const std::string& account_i
   }
   Function next = **current;
   next.reserved_concurrency = static_cast<uint32_t>(reserved);
-  Result<FunctionPtr> r = commit(key, std::move(next), (*current)->code_id, false);
+  Result<FunctionPtr> r = commit(key, std::move(next), false);
   finishWrite(key);
   return r;
 }
@@ -398,7 +416,7 @@ Result<FunctionPtr> FunctionService::deleteConcurrency(const std::string& accoun
   if (!current) return current.error();
   Function next = **current;
   next.reserved_concurrency.reset();
-  Result<FunctionPtr> r = commit(key, std::move(next), (*current)->code_id, false);
+  Result<FunctionPtr> r = commit(key, std::move(next), false);
   finishWrite(key);
   return r;
 }

@@ -98,9 +98,11 @@ class FunctionService {
   Result<FunctionPtr> beginWrite(const Key& key, bool must_exist);
   // Persists and publishes `next`. A new RevisionId and LastModified are stamped unless
   // `new_revision` is false (reserved concurrency is not part of the configuration).
-  Result<FunctionPtr> commit(const Key& key, Function next, const std::string& old_code_id,
-                             bool new_revision = true);
+  Result<FunctionPtr> commit(const Key& key, Function next, bool new_revision = true);
+  // Stores code and takes one reference on it for the caller.
+  Result<codestore::CodeInfo> putCode(std::string_view zip);
   void finishWrite(const Key& key);
+  // Drops one reference; removes the code when none is left.
   void releaseCode(const std::string& code_id);
   void notify(const Key& key);
 
@@ -108,10 +110,11 @@ class FunctionService {
   codestore::CodeStore& code_;
   std::function<void(const std::string&, const std::string&)> listener_;
 
+  std::mutex code_mu_;  // serializes putCode() against releaseCode(); taken before mu_
   mutable std::mutex mu_;
-  std::map<Key, FunctionPtr> functions_;       // guarded by mu_
-  std::set<Key> writing_;                      // guarded by mu_: keys with a write in progress
-  std::map<std::string, int> code_refs_;       // guarded by mu_: code id -> functions using it
+  std::map<Key, FunctionPtr> functions_;  // guarded by mu_
+  std::set<Key> writing_;                 // guarded by mu_: keys with a write in progress
+  std::map<std::string, int> code_refs_;  // guarded by mu_: code id -> functions using it
 };
 
 // Validates `settings` against Lambda's rules and applies them to `f`. Exposed for tests.

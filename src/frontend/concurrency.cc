@@ -4,9 +4,11 @@
 
 namespace hearth::frontend {
 
-ConcurrencyLimiter::Slot::Slot(ConcurrencyLimiter* owner, std::string account,
-                               std::string function, bool reserved)
-    : owner_(owner), account_(std::move(account)), function_(std::move(function)),
+ConcurrencyLimiter::Slot::Slot(ConcurrencyLimiter* owner, std::string account, std::string function,
+                               bool reserved)
+    : owner_(owner),
+      account_(std::move(account)),
+      function_(std::move(function)),
       reserved_(reserved) {}
 
 ConcurrencyLimiter::Slot::Slot(Slot&& other) noexcept

@@ -21,7 +21,8 @@ std::string formatMs(std::chrono::microseconds d) {
 // The REPORT line, in real Lambda's field order (Init Duration last).
 std::string reportLine(const std::string& request_id, const worker::InvokeResult& r,
                        uint32_t memory_mb) {
-  auto billed_ms = static_cast<long long>(std::ceil(static_cast<double>(r.duration.count()) / 1000.0));
+  auto billed_ms =
+      static_cast<long long>(std::ceil(static_cast<double>(r.duration.count()) / 1000.0));
   if (billed_ms < 1) billed_ms = 1;
   uint64_t used_mb = (r.max_memory_bytes + (1 << 20) - 1) >> 20;
   std::string line = "REPORT RequestId: " + request_id + "\tDuration: " + formatMs(r.duration) +
@@ -60,9 +61,9 @@ asio::awaitable<Result<InvokeResponse>> Invoker::invoke(const std::string& accou
                                                         std::string payload,
                                                         const InvokeOptions& options) {
   if (payload.size() > kMaxSyncPayloadBytes) {
-    co_return makeError(ErrorCode::kRequestTooLarge,
-                        "Request must be smaller than " + std::to_string(kMaxSyncPayloadBytes) +
-                            " bytes for the InvokeFunction operation");
+    co_return makeError(ErrorCode::kRequestTooLarge, "Request must be smaller than " +
+                                                         std::to_string(kMaxSyncPayloadBytes) +
+                                                         " bytes for the InvokeFunction operation");
   }
   Result<control::FunctionPtr> resolved = resolve(account_id, ref);
   if (!resolved) co_return resolved.error();
@@ -82,9 +83,9 @@ asio::awaitable<Result<InvokeResponse>> Invoker::invoke(const std::string& accou
     client_context = std::move(*decoded);
   }
 
-  Result<ConcurrencyLimiter::Slot> slot = concurrency_.acquire(
-      account_id, fn->name, fn->reserved_concurrency,
-      functions_.usage(account_id).reserved_concurrency_sum);
+  Result<ConcurrencyLimiter::Slot> slot =
+      concurrency_.acquire(account_id, fn->name, fn->reserved_concurrency,
+                           functions_.usage(account_id).reserved_concurrency_sum);
   if (!slot) co_return slot.error();
 
   worker::EnvironmentSpec spec;
@@ -115,8 +116,7 @@ asio::awaitable<Result<InvokeResponse>> Invoker::invoke(const std::string& accou
   request.request_id = options.request_id;
   request.payload = std::move(payload);
   request.client_context = std::move(client_context);
-  request.invoked_function_arn =
-      control::functionArn(region_, account_id, fn->name, ref.qualifier);
+  request.invoked_function_arn = control::functionArn(region_, account_id, fn->name, ref.qualifier);
   Result<worker::InvokeResult> ran = co_await env.invoke(std::move(request));
   if (!ran) {
     LOG_ERROR("invoke {}: {}", fn->name, ran.error().toString());

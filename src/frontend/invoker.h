@@ -5,14 +5,13 @@
 // Thread-safety: none; runs on the data-plane executor.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "common/result.h"
 #include "control/function_name.h"
@@ -35,15 +34,15 @@ struct InvokeOptions {
 
 struct InvokeResponse {
   std::string payload;
-  bool function_error = false;      // X-Amz-Function-Error: Unhandled
-  std::string log_tail_base64;      // X-Amz-Log-Result, when asked for
-  std::string executed_version;     // X-Amz-Executed-Version
+  bool function_error = false;   // X-Amz-Function-Error: Unhandled
+  std::string log_tail_base64;   // X-Amz-Log-Result, when asked for
+  std::string executed_version;  // X-Amz-Executed-Version
 };
 
 class Invoker {
  public:
-  Invoker(control::FunctionService& functions, workermgr::WorkerManager& workers,
-          LogStore& logs, std::string region);
+  Invoker(control::FunctionService& functions, workermgr::WorkerManager& workers, LogStore& logs,
+          std::string region);
 
   // Synchronous (RequestResponse) invoke. Errors: kNotFound, kRequestTooLarge,
   // kInvalidParameter (bad client context / qualifier), kTooManyRequests (Error::reason set),

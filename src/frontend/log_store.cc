@@ -17,8 +17,9 @@ Result<void> LogStore::append(const std::string& account_id, const std::string& 
   if (it == open_.end()) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) return makeError(ErrorCode::kIo, "create " + path.parent_path().string() + ": " +
-                                                 ec.message());
+    if (ec)
+      return makeError(ErrorCode::kIo,
+                       "create " + path.parent_path().string() + ": " + ec.message());
     // SAFETY: open of a path under our own data directory; the fd is owned by open_.
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
     if (!fd) return errnoError("open " + path.string(), errno);

@@ -323,6 +323,21 @@ Result<void> SandboxCgroup::attach(pid_t pid) {
   return {};
 }
 
+namespace {
+
+// The kernel charges page cache (files the function wrote, /tmp included) to its cgroup, and the
+// peak counters include it; Lambda's Max Memory Used does not, and page cache is reclaimable, so
+// it never causes an OOM kill. The cache held now is subtracted from the peak: exact when the
+// cache only grew during the window (a function writing /tmp), an underestimate by at most the
+// cache dropped meanwhile otherwise. Never below what the function holds now.
+uint64_t withoutCache(uint64_t peak, uint64_t current, uint64_t cache) {
+  uint64_t held_now = current - std::min(current, cache);
+  uint64_t peak_without = peak - std::min(peak, cache);
+  return std::max(peak_without, held_now);
+}
+
+}  // namespace
+
 Result<Usage> SandboxCgroup::usage() {
   Usage u;
   const fs::path& dir = memoryDir();
@@ -333,8 +348,10 @@ Result<Usage> SandboxCgroup::usage() {
     if (!current) return std::move(current).error();
     auto kills = readKeyed(dir / "memory.oom_control", "oom_kill");
     if (!kills) return std::move(kills).error();
-    u.memory_peak_bytes = *peak;
-    u.memory_current_bytes = *current;
+    auto cache = readKeyed(dir / "memory.stat", "total_cache");
+    if (!cache) return std::move(cache).error();
+    u.memory_peak_bytes = withoutCache(*peak, *current, *cache);
+    u.memory_current_bytes = *current - std::min(*current, *cache);
     u.oom_killed = *kills > 0;
     return u;
   }
@@ -358,6 +375,10 @@ Result<Usage> SandboxCgroup::usage() {
   auto kills = readKeyed(dir / "memory.events", "oom_kill");
   if (!kills) return std::move(kills).error();
   u.oom_killed = *kills > 0;
+  auto cache = readKeyed(dir / "memory.stat", "file");
+  if (!cache) return std::move(cache).error();
+  u.memory_peak_bytes = withoutCache(u.memory_peak_bytes, *current, *cache);
+  u.memory_current_bytes = *current - std::min(*current, *cache);
   return u;
 }
 

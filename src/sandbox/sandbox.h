@@ -65,7 +65,8 @@ struct SandboxSpec {
 
 // Resource figures read from the sandbox's cgroup.
 struct Usage {
-  uint64_t memory_peak_bytes = 0;     // high-water mark since creation or the last resetPeak()
+  // High-water mark since creation or the last resetPeak(), without page cache (see cgroup.cc).
+  uint64_t memory_peak_bytes = 0;
   uint64_t memory_current_bytes = 0;
   bool oom_killed = false;            // the kernel OOM killer fired in this cgroup
 };

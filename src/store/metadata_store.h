@@ -39,6 +39,9 @@ class MetadataStore {
   // Fails with kConflict if the name or the access key is taken.
   virtual Result<void> createAccount(const Account& account) = 0;
   virtual Result<std::vector<Account>> listAccounts() = 0;
+  // A number that changes whenever another process modifies the store (e.g. `hearthd account
+  // create` while the daemon runs). Cheap: no table read.
+  virtual Result<uint64_t> dataVersion() = 0;
 
   // Inserts or replaces the record with the same (account_id, name, version), durably (the
   // write is on disk when this returns).

@@ -1,6 +1,8 @@
 // SQLite implementation of the metadata store. Schema and its history: docs/formats/metadata.md.
 #include "store/sqlite_store.h"
 
+#include <memory>
+
 #include <array>
 #include <string_view>
 #include <utility>
@@ -238,6 +240,19 @@ Result<std::vector<Account>> SqliteMetadataStore::listAccounts() {
   }
   if (rc != SQLITE_DONE) return sqliteError(db_, rc, "listing accounts");
   return accounts;
+}
+
+Result<uint64_t> SqliteMetadataStore::dataVersion() {
+  std::lock_guard lock(mu_);
+  // PRAGMA data_version changes when another connection commits; it reads the WAL index, not
+  // the database. Our own writes go through this connection and are already in memory above us.
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, "PRAGMA data_version", -1, &raw, nullptr);
+  if (rc != SQLITE_OK) return sqliteError(db_, rc, "reading the data version");
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return sqliteError(db_, rc, "reading the data version");
+  return static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 0));
 }
 
 Result<void> SqliteMetadataStore::putFunction(const FunctionRecord& record) {

@@ -41,6 +41,7 @@ class SqliteMetadataStore final : public MetadataStore {
 
   Result<void> createAccount(const Account& account) override;
   Result<std::vector<Account>> listAccounts() override;
+  Result<uint64_t> dataVersion() override;
   Result<void> putFunction(const FunctionRecord& record) override;
   Result<void> deleteFunction(const std::string& account_id, const std::string& name) override;
   Result<std::vector<FunctionRecord>> listFunctions() override;

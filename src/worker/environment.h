@@ -5,13 +5,12 @@
 // the worker manager's tests drive fakes. The process-sandbox implementation is local_worker.h.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "common/result.h"
 
@@ -32,7 +31,7 @@ struct EnvironmentSpec {
   std::string function_arn;  // unqualified
   std::string runtime;       // "python3.11", "nodejs20.x", "provided.al2023", "provided"
   std::string handler;
-  std::string code_id;       // codestore id
+  std::string code_id;  // codestore id
   uint32_t memory_mb = 128;
   uint32_t ephemeral_mb = 512;
   std::chrono::seconds timeout{3};
@@ -49,11 +48,11 @@ struct InvokeRequest {
 
 // How an invocation ended, as Lambda reports it.
 struct InvokeResult {
-  std::string payload;         // the response, or the error body
-  bool function_error = false; // X-Amz-Function-Error: Unhandled
-  std::string error_type;      // for function errors ("Sandbox.Timedout", "Runtime.ExitError", ...)
+  std::string payload;          // the response, or the error body
+  bool function_error = false;  // X-Amz-Function-Error: Unhandled
+  std::string error_type;  // for function errors ("Sandbox.Timedout", "Runtime.ExitError", ...)
   bool timed_out = false;
-  std::string log;             // what the function wrote during this invocation (and its init)
+  std::string log;  // what the function wrote during this invocation (and its init)
   std::chrono::microseconds duration{0};                   // invoke phase
   std::optional<std::chrono::microseconds> init_duration;  // set on the first (cold) invocation
   uint64_t max_memory_bytes = 0;

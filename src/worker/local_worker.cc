@@ -1,8 +1,5 @@
 #include "worker/local_worker.h"
 
-#include <cctype>
-#include <cstring>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -10,6 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "channel/frame.h"
@@ -59,9 +58,8 @@ std::string errorTypeOf(const std::string& header_type, const std::string& body)
 class ProcessEnvironment : public Environment {
  public:
   ProcessEnvironment(LocalWorker& worker, EnvironmentSpec spec, std::string log_stream,
-                     std::unique_ptr<sandbox::Sandbox> sandbox, uid_t uid,
-                     asio::any_io_executor io, asio::any_io_executor blocking,
-                     Clock::time_point started)
+                     std::unique_ptr<sandbox::Sandbox> sandbox, uid_t uid, asio::any_io_executor io,
+                     asio::any_io_executor blocking, Clock::time_point started)
       : worker_(worker),
         spec_(std::move(spec)),
         log_stream_(std::move(log_stream)),
@@ -167,7 +165,7 @@ class ProcessEnvironment : public Environment {
 
   // Reads frames until the runtime is ready. Returns the failed result if init failed.
   asio::awaitable<std::optional<InvokeResult>> awaitReady(const std::string& request_id,
-                                                         InvokeResult& result) {
+                                                          InvokeResult& result) {
     Clock::time_point begin = Clock::now();
     Deadline deadline(*this, kInitTimeout);
     while (true) {
@@ -235,8 +233,7 @@ class ProcessEnvironment : public Environment {
   }
 
   void stamp(InvokeResult& result, Clock::time_point begin) {
-    result.duration =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin);
+    result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin);
     if (Result<sandbox::Usage> u = sandbox_->usage(); u) {
       result.max_memory_bytes = u->memory_peak_bytes;
       oom_killed_ = u->oom_killed;
@@ -248,10 +245,9 @@ class ProcessEnvironment : public Environment {
     result.function_error = true;
     result.timed_out = true;
     result.error_type = "Sandbox.Timedout";
-    result.payload = errorJson("Sandbox.Timedout", "RequestId: " + request_id +
-                                                       " Error: Task timed out after " +
-                                                       std::to_string(limit.count()) +
-                                                       ".00 seconds");
+    result.payload =
+        errorJson("Sandbox.Timedout", "RequestId: " + request_id + " Error: Task timed out after " +
+                                          std::to_string(limit.count()) + ".00 seconds");
     return finish(result, begin);
   }
 

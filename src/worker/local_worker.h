@@ -14,13 +14,12 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "codestore/code_store.h"
 #include "sandbox/sandbox.h"

@@ -16,6 +16,9 @@
 // Thread-safety: none. Everything runs on the data-plane executor given at construction.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -24,10 +27,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/result.h"
 #include "worker/environment.h"
@@ -123,7 +122,7 @@ class WorkerManager {
   Options options_;
   std::vector<WorkerState> workers_;
   // Invariant: every live environment is in exactly one of idle_ (indexed by pools_) or a Lease.
-  IdleList idle_;  // oldest release first
+  IdleList idle_;                                                            // oldest release first
   std::map<worker::EnvironmentKey, std::vector<IdleList::iterator>> pools_;  // MRU at back
   // Retirement epochs per (account, function): environments from an older epoch are destroyed.
   std::map<std::pair<std::string, std::string>, uint64_t> epochs_;

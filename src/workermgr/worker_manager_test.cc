@@ -25,9 +25,8 @@ EnvironmentSpec specFor(std::string fn, uint32_t memory_mb = 128, std::string ac
 class WorkerManagerTest : public ::testing::Test {
  protected:
   void makeManager(uint64_t budget_mb, Options options = {}) {
-    manager_ = std::make_unique<WorkerManager>(io_.get_executor(),
-                                               std::vector<WorkerSlot>{{&worker_, budget_mb}},
-                                               options);
+    manager_ = std::make_unique<WorkerManager>(
+        io_.get_executor(), std::vector<WorkerSlot>{{&worker_, budget_mb}}, options);
   }
 
   // Runs acquire() to completion on the test's io_context.
