@@ -170,9 +170,8 @@ Result<std::shared_ptr<const CgroupHost>> detectV1(const std::vector<CgroupMount
       if (!m.v2 && contains(m.controllers, ctrl)) mount = &m;
     }
     if (mount == nullptr) {
-      return makeError(ErrorCode::kSandbox,
-                       "cgroup: no cgroup v1 hierarchy with the " + std::string(ctrl) +
-                           " controller is mounted");
+      return makeError(ErrorCode::kSandbox, "cgroup: no cgroup v1 hierarchy with the " +
+                                                std::string(ctrl) + " controller is mounted");
     }
     // /proc/self/cgroup: "hierarchy-id:controller,list:/path".
     std::string own_path;
@@ -185,8 +184,8 @@ Result<std::shared_ptr<const CgroupHost>> detectV1(const std::vector<CgroupMount
       }
     }
     if (own_path.empty()) {
-      return makeError(ErrorCode::kSandbox, "cgroup: /proc/self/cgroup has no " +
-                                                std::string(ctrl) + " entry");
+      return makeError(ErrorCode::kSandbox,
+                       "cgroup: /proc/self/cgroup has no " + std::string(ctrl) + " entry");
     }
     fs::path parent = ownDir(*mount, own_path) / parent_name;
     HEARTH_TRY(makeDir(parent));
@@ -223,8 +222,7 @@ Result<std::shared_ptr<const CgroupHost>> detectV2(const CgroupMount& mount,
   for (std::string_view ctrl : kV1Controllers) {
     if (!contains(have, ctrl)) {
       return makeError(ErrorCode::kSandbox, "cgroup: the " + std::string(ctrl) +
-                                                " controller is not delegated to " +
-                                                own.string());
+                                                " controller is not delegated to " + own.string());
     }
   }
   // The no-internal-processes rule: controllers can be enabled for children only in a cgroup

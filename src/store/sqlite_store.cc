@@ -1,9 +1,8 @@
 // SQLite implementation of the metadata store. Schema and its history: docs/formats/metadata.md.
 #include "store/sqlite_store.h"
 
-#include <memory>
-
 #include <array>
+#include <memory>
 #include <string_view>
 #include <utility>
 

@@ -123,6 +123,8 @@ class ProcessEnvironment : public Environment {
     }
 
     Deadline deadline(*this, spec_.timeout);
+    MemorySampler sampler(*this);
+    sampler_ = &sampler;
     while (true) {
       std::optional<channel::Frame> f = co_await nextFrame();
       if (!f) break;
@@ -161,6 +163,36 @@ class ProcessEnvironment : public Environment {
     ~Deadline() { timer.cancel(); }
     asio::steady_timer timer;
     bool fired = false;
+  };
+
+  // Samples the sandbox's memory without page cache while an invocation runs longer than one
+  // period. The kernel's peak counters include page cache (a function filling /tmp), which
+  // Max Memory Used must not; for invocations that outlive a period the sampled maximum is
+  // used instead (it can miss a spike shorter than the period).
+  struct MemorySampler {
+    static constexpr std::chrono::milliseconds kPeriod{20};
+    explicit MemorySampler(ProcessEnvironment& env) : env(env), timer(env.socket_.get_executor()) {
+      arm();
+    }
+    ~MemorySampler() {
+      timer.cancel();
+      env.sampler_ = nullptr;
+    }
+    void arm() {
+      timer.expires_after(kPeriod);
+      timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (Result<sandbox::Usage> u = env.sandbox_->usage(); u) {
+          max_bytes = std::max(max_bytes, u->memory_current_bytes);
+          sampled = true;
+        }
+        arm();
+      });
+    }
+    ProcessEnvironment& env;
+    asio::steady_timer timer;
+    uint64_t max_bytes = 0;
+    bool sampled = false;
   };
 
   // Reads frames until the runtime is ready. Returns the failed result if init failed.
@@ -236,6 +268,9 @@ class ProcessEnvironment : public Environment {
     result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin);
     if (Result<sandbox::Usage> u = sandbox_->usage(); u) {
       result.max_memory_bytes = u->memory_peak_bytes;
+      if (sampler_ && sampler_->sampled) {
+        result.max_memory_bytes = std::max(sampler_->max_bytes, u->memory_current_bytes);
+      }
       oom_killed_ = u->oom_killed;
     }
   }
@@ -281,7 +316,8 @@ class ProcessEnvironment : public Environment {
   channel::Decoder decoder_;
   std::array<char, 64 * 1024> in_{};
   std::string out_;
-  std::string* log_ = nullptr;  // the running invocation's log
+  std::string* log_ = nullptr;        // the running invocation's log
+  MemorySampler* sampler_ = nullptr;  // the running invocation's, if any
   std::optional<channel::Exit> exit_;
   bool ready_ = false;
   bool broken_ = false;
