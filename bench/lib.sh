@@ -172,3 +172,34 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# cpu_busy_pct SECONDS: percent of all CPUs busy (not idle or iowait) over the next SECONDS.
+cpu_busy_pct() {
+  "$PY" - "$1" <<'EOF_PY'
+import sys, time
+def sample():
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(f), f[3] + f[4]
+t0, i0 = sample(); time.sleep(float(sys.argv[1])); t1, i1 = sample()
+print(round(100 * (1 - (i1 - i0) / max(1, t1 - t0))))
+EOF_PY
+}
+
+# wait_for_quiet MAX_SECONDS: waits until the machine is idle (under 15% busy over 3 s, i.e.
+# nobody else is compiling or testing) or MAX_SECONDS have passed; prints the last busy percent.
+wait_for_quiet() {
+  local max="$1" waited=0 busy
+  while :; do
+    busy="$(cpu_busy_pct 3)"
+    waited=$((waited + 3))
+    if ((busy < 15)); then break; fi
+    if ((waited >= max)); then
+      log "machine still ${busy}% busy after ${max}s; measuring anyway (results will be low)"
+      break
+    fi
+    log "machine ${busy}% busy; waiting for it to go quiet"
+    sleep 12
+    waited=$((waited + 12))
+  done
+  echo "$busy"
+}

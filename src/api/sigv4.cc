@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
+#include "http/query.h"
 
 namespace hearth::api::sigv4 {
 namespace {
@@ -37,7 +38,9 @@ std::string_view digestView(const Sha256Digest& d) {
 
 std::string hexSha256(std::string_view data) { return hexEncode(digestView(sha256(data))); }
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
@@ -98,14 +101,8 @@ std::string canonicalQueryComponent(std::string_view raw) {
 
 std::string canonicalQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> pairs;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    pairs.emplace_back(canonicalQueryComponent(pair.substr(0, eq)), canonicalQueryComponent(value));
+  for (auto [name, value] : http::splitQuery(query)) {
+    pairs.emplace_back(canonicalQueryComponent(name), canonicalQueryComponent(value));
   }
   std::sort(pairs.begin(), pairs.end());
   std::string out;
@@ -247,9 +244,9 @@ Result<Authorization> parseAuthorization(std::string_view header) {
     if (key == "SignedHeaders") auth.signed_headers = value;
     if (key == "Signature") auth.signature = value;
   }
-  for (auto [name, value] : {std::pair{"Credential", credential},
-                             std::pair{"SignedHeaders", auth.signed_headers},
-                             std::pair{"Signature", auth.signature}}) {
+  for (auto [name, value] :
+       {std::pair{"Credential", credential}, std::pair{"SignedHeaders", auth.signed_headers},
+        std::pair{"Signature", auth.signature}}) {
     if (value.empty()) {
       return invalid("Authorization header requires '" + std::string(name) +
                      "' parameter. Authorization=" + std::string(header));
@@ -319,30 +316,33 @@ Result<Caller> verify(const http::Request& req, SystemTime now, const SecretLook
 
   auto date_it = req.find("X-Amz-Date");
   if (date_it == req.end()) {
-    return invalid("Authorization header requires existence of an 'X-Amz-Date' header. "
-                   "Authorization=" + std::string(auth_it->value()));
+    return invalid(
+        "Authorization header requires existence of an 'X-Amz-Date' header. "
+        "Authorization=" +
+        std::string(auth_it->value()));
   }
   std::string_view amz_date = date_it->value();
   std::optional<SystemTime> signed_at = parseAmzDate(amz_date);
   if (!signed_at) {
-    return invalid("X-Amz-Date must be an ISO-8601 basic timestamp such as 20261126T193627Z, "
-                   "not '" + std::string(amz_date) + "'.");
+    return invalid(
+        "X-Amz-Date must be an ISO-8601 basic timestamp such as 20261126T193627Z, "
+        "not '" +
+        std::string(amz_date) + "'.");
   }
   if (auth.date != amz_date.substr(0, 8)) {
-    return invalid("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "
-                   "date from HTTP: '" + std::string(auth.date) + "' != '" +
-                   std::string(amz_date.substr(0, 8)) + "', from '" + std::string(amz_date) +
-                   "'.");
+    return invalid(
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "
+        "date from HTTP: '" +
+        std::string(auth.date) + "' != '" + std::string(amz_date.substr(0, 8)) + "', from '" +
+        std::string(amz_date) + "'.");
   }
   if (*signed_at < now - kMaxClockSkew) {
     return invalid("Signature expired: " + std::string(amz_date) + " is now earlier than " +
-                   formatAmzDate(now - kMaxClockSkew) + " (" + formatAmzDate(now) +
-                   " - 15 min.)");
+                   formatAmzDate(now - kMaxClockSkew) + " (" + formatAmzDate(now) + " - 15 min.)");
   }
   if (*signed_at > now + kMaxClockSkew) {
-    return invalid("Signature not yet current: " + std::string(amz_date) +
-                   " is still later than " + formatAmzDate(now + kMaxClockSkew) + " (" +
-                   formatAmzDate(now) + " + 15 min.)");
+    return invalid("Signature not yet current: " + std::string(amz_date) + " is still later than " +
+                   formatAmzDate(now + kMaxClockSkew) + " (" + formatAmzDate(now) + " + 15 min.)");
   }
 
   std::optional<std::string> secret = lookup(auth.access_key_id);
@@ -358,8 +358,9 @@ Result<Caller> verify(const http::Request& req, SystemTime now, const SecretLook
     if (payload_hash != kUnsignedPayload) {
       body_hash = hexSha256(req.body());
       if (!isHexSha256(payload_hash) || payload_hash != body_hash) {
-        return invalid("The provided 'x-amz-content-sha256' header does not match what was "
-                       "computed.");
+        return invalid(
+            "The provided 'x-amz-content-sha256' header does not match what was "
+            "computed.");
       }
     }
   } else {
@@ -367,10 +368,10 @@ Result<Caller> verify(const http::Request& req, SystemTime now, const SecretLook
     payload_hash = body_hash;
   }
 
-  std::string expected =
-      computeSignature(*secret, amz_date, auth.region,
-                       canonicalRequest(req, auth.signed_headers, payload_hash));
-  if (!constantTimeEquals(expected, auth.signature)) return invalid(std::string(kSignatureMismatch));
+  std::string expected = computeSignature(*secret, amz_date, auth.region,
+                                          canonicalRequest(req, auth.signed_headers, payload_hash));
+  if (!constantTimeEquals(expected, auth.signature))
+    return invalid(std::string(kSignatureMismatch));
   return Caller{std::string(auth.access_key_id), std::string(auth.region)};
 }
 
@@ -402,8 +403,8 @@ void sign(http::Request& req, std::string_view access_key_id, std::string_view s
   auto sha_it = req.find(kContentSha256);
   std::string payload_hash =
       sha_it != req.end() ? std::string(sha_it->value()) : hexSha256(req.body());
-  std::string signature = computeSignature(
-      secret, amz_date, region, canonicalRequest(req, signed_headers, payload_hash));
+  std::string signature = computeSignature(secret, amz_date, region,
+                                           canonicalRequest(req, signed_headers, payload_hash));
 
   std::string authorization(kAlgorithm);
   authorization.append(" Credential=").append(access_key_id);

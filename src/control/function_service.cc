@@ -92,6 +92,14 @@ Result<void> validateEnvironment(const std::map<std::string, std::string>& env) 
 
 bool isProvided(std::string_view runtime) { return runtime.starts_with("provided"); }
 
+// UpdateFunctionCode / UpdateFunctionConfiguration's optimistic lock; empty means "any".
+Result<void> checkRevision(const Function& current, const std::string& revision_id) {
+  if (revision_id.empty() || revision_id == current.revision_id) return {};
+  return makeError(ErrorCode::kPreconditionFailed,
+                   "The Revision Id provided does not match the latest Revision Id. Call the "
+                   "GetFunction/GetAlias API to retrieve the latest Revision Id");
+}
+
 }  // namespace
 
 Result<void> applySettings(const FunctionSettings& s, Function& f) {
@@ -323,12 +331,7 @@ Result<FunctionPtr> FunctionService::updateCode(const std::string& account_id,
     if (r) notify(key);
     return r;
   };
-  if (!revision_id.empty() && revision_id != (*current)->revision_id) {
-    return finish(makeError(ErrorCode::kPreconditionFailed,
-                            "The Revision Id provided does not match the latest Revision Id. "
-                            "Call the GetFunction/GetAlias API to retrieve the latest Revision "
-                            "Id"));
-  }
+  if (Result<void> r = checkRevision(**current, revision_id); !r) return finish(r.error());
   Result<codestore::CodeInfo> code = putCode(zip);
   if (!code) return finish(code.error());
   Function next = **current;
@@ -354,12 +357,7 @@ Result<FunctionPtr> FunctionService::updateConfiguration(const std::string& acco
     if (r) notify(key);
     return r;
   };
-  if (!revision_id.empty() && revision_id != (*current)->revision_id) {
-    return finish(makeError(ErrorCode::kPreconditionFailed,
-                            "The Revision Id provided does not match the latest Revision Id. "
-                            "Call the GetFunction/GetAlias API to retrieve the latest Revision "
-                            "Id"));
-  }
+  if (Result<void> r = checkRevision(**current, revision_id); !r) return finish(r.error());
   Function next = **current;
   Result<void> applied = applySettings(settings, next);
   if (!applied) return finish(applied.error());

@@ -17,23 +17,29 @@ std::optional<std::string_view> QueryParams::get(std::string_view name) const {
   return std::nullopt;
 }
 
-Result<QueryParams> parseQuery(std::string_view query) {
-  QueryParams out;
+std::vector<std::pair<std::string_view, std::string_view>> splitQuery(std::string_view query) {
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    std::string_view raw_name = pair.substr(0, eq);
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{}
-                                                              : pair.substr(eq + 1);
+    pairs.emplace_back(pair.substr(0, eq),
+                       eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+  }
+  return pairs;
+}
+
+Result<QueryParams> parseQuery(std::string_view query) {
+  QueryParams out;
+  for (auto [raw_name, raw_value] : splitQuery(query)) {
     std::optional<std::string> name = uriDecode(raw_name);
     std::optional<std::string> value = uriDecode(raw_value);
     if (!name || !value) {
-      return makeError(ErrorCode::kInvalidParameter,
-                       "malformed percent-encoding in query parameter \"" + std::string(pair) +
-                           "\"");
+      return makeError(
+          ErrorCode::kInvalidParameter,
+          "malformed percent-encoding in query parameter \"" + std::string(raw_name) + "\"");
     }
     out.entries_.emplace_back(std::move(*name), std::move(*value));
   }

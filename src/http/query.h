@@ -25,6 +25,10 @@ struct TargetParts {
 // Views into `target`, which must outlive the result.
 TargetParts splitTarget(std::string_view target);
 
+// The raw (still percent-encoded) name=value pairs of a query string, in order; empty pairs
+// ("a&&b") are skipped and a pair without '=' has an empty value.
+std::vector<std::pair<std::string_view, std::string_view>> splitQuery(std::string_view query);
+
 class QueryParams {
  public:
   using Entry = std::pair<std::string, std::string>;
