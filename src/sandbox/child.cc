@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <sys/resource.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -131,6 +132,7 @@ const char* childStepName(ChildStep step) {
     case ChildStep::kSignals: return "reset signals";
     case ChildStep::kStdio: return "set up stdin and channel";
     case ChildStep::kCloseFds: return "close_range";
+    case ChildStep::kRlimits: return "setrlimit";
     case ChildStep::kCapBounding: return "drop bounding capabilities";
     case ChildStep::kCapAmbient: return "clear ambient capabilities";
     case ChildStep::kSetgroups: return "setgroups";
@@ -199,6 +201,15 @@ void runChild(const ChildPlan& plan) {
   if (::syscall(SYS_close_range, kFirstPrivateFd, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     fail(report, ChildStep::kCloseFds, 0, errno);
   }
+
+  // Lambda's limits: 1024 open files; no core dumps (the root is read-only anyway). Set while
+  // still privileged so hard limits can be lowered and raised alike; the function cannot raise
+  // them back.
+  // SAFETY: setrlimit reads two integers from a struct on our stack.
+  const rlimit files{plan.max_open_files, plan.max_open_files};
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_NOFILE, &files) != 0) fail(report, ChildStep::kRlimits, 0, errno);
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) fail(report, ChildStep::kRlimits, 1, errno);
 
   // Capabilities: the bounding set needs CAP_SETPCAP, so it goes before the uid change.
   for (int cap = 0; cap <= plan.cap_last; ++cap) {

@@ -32,6 +32,7 @@ enum class ChildStep : uint32_t {
   kSignals,
   kStdio,
   kCloseFds,
+  kRlimits,
   kCapBounding,
   kCapAmbient,
   kSetgroups,
@@ -65,6 +66,7 @@ struct ChildPlan {
   uid_t uid = 0;
   gid_t gid = 0;
   int cap_last = 0;  // /proc/sys/kernel/cap_last_cap
+  uint64_t max_open_files = 1024;  // RLIMIT_NOFILE, Lambda's per-environment limit
   const SeccompProgram* seccomp = nullptr;
 
   // NULL-terminated, pointing into argv_storage / env_storage.

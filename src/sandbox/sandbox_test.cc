@@ -127,6 +127,8 @@ TEST_F(SandboxTest, IsolatesProcessesIdentityAndPrivileges) {
     echo "cgroup=$(grep memory /proc/self/cgroup || grep '^0::' /proc/self/cgroup)" >&3
     mount -t tmpfs none /tmp >/dev/null 2>&1; echo "mount=$?" >&3
     unshare -U true >/dev/null 2>&1; echo "unshare=$?" >&3
+    echo "nofile=$(ulimit -n) $(ulimit -Hn) core=$(ulimit -c)" >&3
+    ulimit -n 4096 2>/dev/null; echo "raise=$?" >&3
     echo "root=$(ls / | tr '\n' ' ')" >&3
     test -e /work && echo "host /work visible" >&3
     echo "end" >&3
@@ -156,6 +158,9 @@ TEST_F(SandboxTest, IsolatesProcessesIdentityAndPrivileges) {
   EXPECT_TRUE(contains(out, ":/\n")) << out;
   EXPECT_TRUE(contains(out, "mount=") && !contains(out, "mount=0\n")) << out;
   EXPECT_TRUE(contains(out, "unshare=") && !contains(out, "unshare=0\n")) << out;
+  // Lambda's 1024 open files, which the function cannot raise; no core dumps.
+  EXPECT_TRUE(contains(out, "nofile=1024 1024 core=0\n")) << out;
+  EXPECT_TRUE(contains(out, "raise=") && !contains(out, "raise=0\n")) << out;
   EXPECT_TRUE(contains(out, "root=bin dev etc lib lib32 lib64 proc sbin tmp usr var \n") ||
               contains(out, "root=bin dev etc lib lib64 proc sbin tmp usr var \n"))
       << out;
