@@ -70,19 +70,6 @@ Result<uint64_t> readNumber(const fs::path& path) {
   return static_cast<uint64_t>(v);
 }
 
-// The value of `key` in a flat keyed file ("key value" lines), 0 when absent.
-Result<uint64_t> readKeyed(const fs::path& path, std::string_view key) {
-  auto text = readFile(path);
-  if (!text) return std::move(text).error();
-  std::istringstream in(*text);
-  std::string k;
-  uint64_t v = 0;
-  while (in >> k >> v) {
-    if (k == key) return v;
-  }
-  return uint64_t{0};
-}
-
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -295,6 +282,85 @@ Result<std::unique_ptr<SandboxCgroup>> CgroupHost::create(const std::string& nam
   return cgroup;
 }
 
+Result<void> ControlFile::ensureOpen() {
+  if (fd_) return {};
+  // SAFETY: open of a cgroup control file we created; the fd is owned by fd_.
+  fd_.reset(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd_ && errno == EACCES) fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd_) return cgroupError("open " + path_.string(), errno);
+  return {};
+}
+
+Result<std::string_view> ControlFile::read() {
+  HEARTH_TRY(ensureOpen());
+  buf_.resize(4096);
+  size_t used = 0;
+  for (;;) {
+    if (used == buf_.size()) buf_.resize(buf_.size() * 2);
+    // SAFETY: reads into the unused tail of buf_, whose size bounds the count.
+    ssize_t n =
+        ::pread(fd_.get(), buf_.data() + used, buf_.size() - used, static_cast<off_t>(used));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return cgroupError("read " + path_.string(), errno);
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  return std::string_view(buf_.data(), used);
+}
+
+Result<void> ControlFile::write(std::string_view value) {
+  HEARTH_TRY(ensureOpen());
+  // SAFETY: writes from the caller's live buffer of the stated size.
+  ssize_t n = ::pwrite(fd_.get(), value.data(), value.size(), 0);
+  if (n < 0) return cgroupError("write '" + std::string(value) + "' to " + path_.string(), errno);
+  if (static_cast<size_t>(n) != value.size())
+    return cgroupError("short write to " + path_.string(), EIO);
+  return {};
+}
+
+namespace {
+
+Result<uint64_t> parseNumber(std::string_view text, const fs::path& path) {
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+    v = v * 10 + uint64_t(text[i] - '0');
+  if (i == 0) return cgroupError("parse " + path.string(), EINVAL);
+  return v;
+}
+
+// The value of `key` in flat keyed text ("key value" lines), 0 when absent.
+uint64_t keyedValue(std::string_view text, std::string_view key) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line = text.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
+      uint64_t v = 0;
+      for (char c : line.substr(key.size() + 1)) {
+        if (c < '0' || c > '9') break;
+        v = v * 10 + uint64_t(c - '0');
+      }
+      return v;
+    }
+    if (eol == std::string_view::npos) break;
+    pos = eol + 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+SandboxCgroup::SandboxCgroup(CgroupVersion version, std::vector<fs::path> dirs)
+    : version_(version),
+      dirs_(std::move(dirs)),
+      peak_(dirs_[0] /
+            (version == CgroupVersion::kV1 ? "memory.max_usage_in_bytes" : "memory.peak")),
+      current_(dirs_[0] /
+               (version == CgroupVersion::kV1 ? "memory.usage_in_bytes" : "memory.current")),
+      events_(dirs_[0] / (version == CgroupVersion::kV1 ? "memory.oom_control" : "memory.events")),
+      stat_(dirs_[0] / "memory.stat") {}
+
 SandboxCgroup::~SandboxCgroup() {
   if (!dirs_.empty()) (void)remove();
 }
@@ -337,60 +403,37 @@ uint64_t withoutCache(uint64_t peak, uint64_t current, uint64_t cache) {
 }  // namespace
 
 Result<Usage> SandboxCgroup::usage() {
-  Usage u;
-  const fs::path& dir = memoryDir();
-  if (version_ == CgroupVersion::kV1) {
-    auto peak = readNumber(dir / "memory.max_usage_in_bytes");
-    if (!peak) return std::move(peak).error();
-    auto current = readNumber(dir / "memory.usage_in_bytes");
-    if (!current) return std::move(current).error();
-    auto kills = readKeyed(dir / "memory.oom_control", "oom_kill");
-    if (!kills) return std::move(kills).error();
-    auto cache = readKeyed(dir / "memory.stat", "total_cache");
-    if (!cache) return std::move(cache).error();
-    u.memory_peak_bytes = withoutCache(*peak, *current, *cache);
-    u.memory_current_bytes = *current - std::min(*current, *cache);
-    u.oom_killed = *kills > 0;
-    return u;
-  }
-  auto current = readNumber(dir / "memory.current");
+  Result<std::string_view> current_text = current_.read();
+  if (!current_text) return std::move(current_text).error();
+  Result<uint64_t> current = parseNumber(*current_text, current_.path());
   if (!current) return std::move(current).error();
-  u.memory_current_bytes = *current;
-  if (peak_fd_) {
-    char buf[32];
-    // SAFETY: reads at most sizeof buf - 1 bytes into a stack buffer we then terminate.
-    ssize_t n = ::pread(peak_fd_.get(), buf, sizeof buf - 1, 0);
-    if (n <= 0) return cgroupError("read memory.peak", n < 0 ? errno : EIO);
-    buf[n] = '\0';
-    u.memory_peak_bytes = std::strtoull(buf, nullptr, 10);
-  } else if (pathExists(dir / "memory.peak")) {
-    auto peak = readNumber(dir / "memory.peak");
-    if (!peak) return std::move(peak).error();
-    u.memory_peak_bytes = *peak;
-  } else {
-    u.memory_peak_bytes = *current;  // kernels before 5.19 keep no peak
+  // Kernels before 5.19 keep no peak on v2: the current value is the best we have.
+  uint64_t peak = *current;
+  if (version_ == CgroupVersion::kV1 || pathExists(peak_.path())) {
+    Result<std::string_view> peak_text = peak_.read();
+    if (!peak_text) return std::move(peak_text).error();
+    Result<uint64_t> p = parseNumber(*peak_text, peak_.path());
+    if (!p) return std::move(p).error();
+    peak = *p;
   }
-  auto kills = readKeyed(dir / "memory.events", "oom_kill");
-  if (!kills) return std::move(kills).error();
-  u.oom_killed = *kills > 0;
-  auto cache = readKeyed(dir / "memory.stat", "file");
-  if (!cache) return std::move(cache).error();
-  u.memory_peak_bytes = withoutCache(u.memory_peak_bytes, *current, *cache);
-  u.memory_current_bytes = *current - std::min(*current, *cache);
+  Result<std::string_view> events = events_.read();
+  if (!events) return std::move(events).error();
+  Usage u;
+  u.oom_killed = keyedValue(*events, "oom_kill") > 0;
+  Result<std::string_view> stat = stat_.read();
+  if (!stat) return std::move(stat).error();
+  uint64_t cache = keyedValue(*stat, version_ == CgroupVersion::kV1 ? "total_cache" : "file");
+  u.memory_peak_bytes = withoutCache(peak, *current, cache);
+  u.memory_current_bytes = *current - std::min(*current, cache);
   return u;
 }
 
 Result<void> SandboxCgroup::resetPeak() {
-  if (version_ == CgroupVersion::kV1) {
-    return writeFile(memoryDir() / "memory.max_usage_in_bytes", "0");
-  }
-  const fs::path path = memoryDir() / "memory.peak";
-  if (!pathExists(path)) return {};
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd) return cgroupError("open " + path.string(), errno);
+  if (version_ == CgroupVersion::kV1) return peak_.write("0");
+  if (!pathExists(peak_.path())) return {};
   // Linux ≥ 6.12 resets the peak as seen through this file description; older kernels refuse
   // the write, and the peak stays monotone since creation, as the contract allows.
-  if (::write(fd.get(), "reset\n", 6) == 6) peak_fd_ = std::move(fd);
+  (void)peak_.write("reset\n");
   return {};
 }
 
@@ -422,6 +465,8 @@ void SandboxCgroup::killAll() {
 }
 
 Result<void> SandboxCgroup::remove() {
+  // Open control files would keep the kernel's nodes referenced; close them first.
+  for (ControlFile* f : {&peak_, &current_, &events_, &stat_}) f->close();
   Result<void> result;
   // Children before parents is not a concern: each entry is a leaf in its own hierarchy.
   for (const auto& dir : dirs_) {

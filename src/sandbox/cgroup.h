@@ -61,10 +61,30 @@ class CgroupHost {
   std::vector<std::filesystem::path> parents_;
 };
 
+// A cgroup control file kept open: the warm invoke path reads memory figures on every
+// invocation, and opening a cgroup file costs more than reading it. Not thread-safe.
+class ControlFile {
+ public:
+  explicit ControlFile(std::filesystem::path path) : path_(std::move(path)) {}
+  // The whole file, read from offset 0 into an internal buffer (valid until the next call).
+  Result<std::string_view> read();
+  // One value in one write(2), at offset 0.
+  Result<void> write(std::string_view value);
+  const std::filesystem::path& path() const { return path_; }
+  // Closes the descriptor; the next read or write opens the file again.
+  void close() { fd_.reset(); }
+
+ private:
+  Result<void> ensureOpen();
+
+  std::filesystem::path path_;
+  UniqueFd fd_;
+  std::string buf_;
+};
+
 class SandboxCgroup {
  public:
-  SandboxCgroup(CgroupVersion version, std::vector<std::filesystem::path> dirs)
-      : version_(version), dirs_(std::move(dirs)) {}
+  SandboxCgroup(CgroupVersion version, std::vector<std::filesystem::path> dirs);
   // Removes the directories if still present (see remove()).
   ~SandboxCgroup();
   SandboxCgroup(const SandboxCgroup&) = delete;
@@ -95,9 +115,12 @@ class SandboxCgroup {
   CgroupVersion version_;
   // v1: [memory, cpu, pids]; v2: [the one directory]. Empty once removed.
   std::vector<std::filesystem::path> dirs_;
-  // v2 only: memory.peak kept open, because a write to it resets the peak seen through that
-  // file description only (Linux ≥ 6.12). Invalid until the first resetPeak().
-  UniqueFd peak_fd_;
+  // Memory accounting files (v1 / v2 names). On v2 the peak file is also where resetPeak()
+  // writes: Linux ≥ 6.12 resets the peak as seen through that file description only.
+  ControlFile peak_;     // memory.max_usage_in_bytes / memory.peak
+  ControlFile current_;  // memory.usage_in_bytes / memory.current
+  ControlFile events_;   // memory.oom_control / memory.events
+  ControlFile stat_;     // memory.stat
 };
 
 }  // namespace hearth::sandbox
