@@ -124,7 +124,6 @@ class ProcessEnvironment : public Environment {
 
     Deadline deadline(*this, spec_.timeout);
     MemorySampler sampler(*this);
-    sampler_ = &sampler;
     while (true) {
       std::optional<channel::Frame> f = co_await nextFrame();
       if (!f) break;
@@ -144,55 +143,72 @@ class ProcessEnvironment : public Environment {
       }
     }
     broken_ = true;
-    if (deadline.fired) co_return timedOut(request.request_id, result, begin, spec_.timeout);
+    if (deadline.fired()) co_return timedOut(request.request_id, result, begin, spec_.timeout);
     co_return exited(request.request_id, result, begin);
   }
 
  private:
-  // Kills the sandbox if the guarded phase outlives `limit`.
+  // Kills the sandbox if the guarded phase outlives `limit`. A timer whose expiry is already
+  // queued cannot be cancelled, so the handler reaches the guard only through shared state that
+  // the destructor disarms.
   struct Deadline {
+    struct State {
+      ProcessEnvironment* env;  // null once the guard is gone
+      bool fired = false;
+    };
     Deadline(ProcessEnvironment& env, std::chrono::steady_clock::duration limit)
-        : timer(env.socket_.get_executor()) {
+        : state(std::make_shared<State>(State{&env})), timer(env.socket_.get_executor()) {
       timer.expires_after(limit);
-      timer.async_wait([this, &env](const boost::system::error_code& ec) {
-        if (ec) return;
-        fired = true;
-        env.sandbox_->kill();
+      timer.async_wait([state = state](const boost::system::error_code& ec) {
+        if (ec || !state->env) return;
+        state->fired = true;
+        state->env->sandbox_->kill();
       });
     }
-    ~Deadline() { timer.cancel(); }
+    ~Deadline() {
+      state->env = nullptr;
+      timer.cancel();
+    }
+    bool fired() const { return state->fired; }
+    std::shared_ptr<State> state;
     asio::steady_timer timer;
-    bool fired = false;
   };
 
   // Samples the sandbox's memory without page cache while an invocation runs longer than one
   // period. The kernel's peak counters include page cache (a function filling /tmp), which
   // Max Memory Used must not; for invocations that outlive a period the sampled maximum is
-  // used instead (it can miss a spike shorter than the period).
+  // used instead (it can miss a spike shorter than the period). Disarmed like Deadline.
   struct MemorySampler {
     static constexpr std::chrono::milliseconds kPeriod{20};
-    explicit MemorySampler(ProcessEnvironment& env) : env(env), timer(env.socket_.get_executor()) {
-      arm();
+    struct State {
+      ProcessEnvironment* env;  // null once the sampler is gone
+      asio::steady_timer timer;
+      uint64_t max_bytes = 0;
+      bool sampled = false;
+    };
+    explicit MemorySampler(ProcessEnvironment& env)
+        : state(std::make_shared<State>(
+              State{&env, asio::steady_timer(env.socket_.get_executor())})) {
+      env.sampler_ = this;
+      arm(state);
     }
     ~MemorySampler() {
-      timer.cancel();
-      env.sampler_ = nullptr;
+      state->env->sampler_ = nullptr;
+      state->env = nullptr;
+      state->timer.cancel();
     }
-    void arm() {
-      timer.expires_after(kPeriod);
-      timer.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;
-        if (Result<sandbox::Usage> u = env.sandbox_->usage(); u) {
-          max_bytes = std::max(max_bytes, u->memory_current_bytes);
-          sampled = true;
+    static void arm(const std::shared_ptr<State>& state) {
+      state->timer.expires_after(kPeriod);
+      state->timer.async_wait([state](const boost::system::error_code& ec) {
+        if (ec || !state->env) return;
+        if (Result<sandbox::Usage> u = state->env->sandbox_->usage(); u) {
+          state->max_bytes = std::max(state->max_bytes, u->memory_current_bytes);
+          state->sampled = true;
         }
-        arm();
+        arm(state);
       });
     }
-    ProcessEnvironment& env;
-    asio::steady_timer timer;
-    uint64_t max_bytes = 0;
-    bool sampled = false;
+    std::shared_ptr<State> state;
   };
 
   // Reads frames until the runtime is ready. Returns the failed result if init failed.
@@ -225,7 +241,7 @@ class ProcessEnvironment : public Environment {
       }
     }
     broken_ = true;
-    if (deadline.fired) co_return timedOut(request_id, result, begin, kInitTimeout);
+    if (deadline.fired()) co_return timedOut(request_id, result, begin, kInitTimeout);
     co_return exited(request_id, result, begin);
   }
 
@@ -268,8 +284,8 @@ class ProcessEnvironment : public Environment {
     result.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin);
     if (Result<sandbox::Usage> u = sandbox_->usage(); u) {
       result.max_memory_bytes = u->memory_peak_bytes;
-      if (sampler_ && sampler_->sampled) {
-        result.max_memory_bytes = std::max(sampler_->max_bytes, u->memory_current_bytes);
+      if (sampler_ && sampler_->state->sampled) {
+        result.max_memory_bytes = std::max(sampler_->state->max_bytes, u->memory_current_bytes);
       }
       oom_killed_ = u->oom_killed;
     }
