@@ -89,8 +89,9 @@ create_function() {
     --query State >/dev/null
 }
 
-# loadgen ARGS...: hearth-loadgen against hearthd; prints its JSON line.
-loadgen() { "$LOADGEN" --endpoint "$HEARTH_ENDPOINT" "$@"; }
+# loadgen ARGS...: hearth-loadgen against hearthd; prints its JSON line. Bounded in time (the
+# loadgen has no per-request timeout, and a wedged server must not wedge the benchmark).
+loadgen() { timeout -k 5 "${BENCH_LOADGEN_TIMEOUT:-120}" "$LOADGEN" --endpoint "$HEARTH_ENDPOINT" "$@"; }
 
 # median_json OUT_FILE LABEL FILE...: folds several loadgen JSON results into one object with the
 # median of each field plus the individual runs, written to OUT_FILE.

@@ -72,7 +72,9 @@ flush("Warm invoke, concurrency 1 (target p50 <= 0.3 ms, p99 <= 1 ms)",
 for mem in [1769, 128]:
     for c in [2, 4, 8, 16, 32]:
         r = load(f"tput-py-{mem}-c{c}")
-        if r:
+        if r and r["requests"] == 0:
+            row("python3.11", mem, c, "failed", "", "", "", "", r["errors"])
+        elif r:
             row("python3.11", mem, c, ms(r["p50_us"]), ms(r["p90_us"]), ms(r["p99_us"]),
                 f"{r['throughput_rps']:.0f}", r["errors"])
 flush("Warm invoke throughput (target >= 8,000/s)", ["runtime", "MB", "conc."] + lg)
