@@ -120,6 +120,7 @@ void ensureRootAccount(control::AccountRegistry& accounts, const fs::path& data_
 }
 
 uint64_t defaultMemoryBudgetMb() {
+  // SAFETY: sysconf only reads system constants.
   long pages = ::sysconf(_SC_PHYS_PAGES);
   long page = ::sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return 4096;
@@ -131,6 +132,8 @@ int serve(const ServeOptions& o) {
   auto [host, port] = parseListen(o.listen);
   fs::path data_dir = fs::absolute(o.data_dir);
   fs::path bin = exeDir();
+  // SAFETY: process-wide, before any thread exists: a peer closing a socket or the channel
+  // must surface as EPIPE on that write, not kill the daemon.
   ::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<store::MetadataStore> store = openStore(data_dir);

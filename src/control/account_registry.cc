@@ -118,6 +118,7 @@ Result<void> writeCredentialsFile(const std::string& path, const std::string& pr
       ::fsync(fd.get()) != 0) {
     return errnoError("write " + tmp, errno);
   }
+  // SAFETY: rename within one directory we own replaces the file atomically.
   if (::rename(tmp.c_str(), path.c_str()) != 0) return errnoError("rename " + path, errno);
   return {};
 }
