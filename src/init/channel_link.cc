@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include "init/buffers.h"
+
 namespace hearth::init {
 
 Result<std::unique_ptr<ChannelLink>> ChannelLink::start(UniqueFd fd, EventLoop& loop,
@@ -18,7 +20,8 @@ Result<std::unique_ptr<ChannelLink>> ChannelLink::start(UniqueFd fd, EventLoop& 
     return errnoError("channel fd: set O_NONBLOCK", errno);
   }
   // SAFETY: as above; the runtime must not inherit the channel.
-  if (::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0) return errnoError("channel fd: set CLOEXEC", errno);
+  if (::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) != 0)
+    return errnoError("channel fd: set CLOEXEC", errno);
   std::unique_ptr<ChannelLink> link(new ChannelLink(std::move(fd), loop, std::move(callbacks)));
   HEARTH_TRY(loop.add(link->fd_.get(), EPOLLIN | EPOLLRDHUP, link.get()));
   return link;
@@ -74,11 +77,7 @@ void ChannelLink::flush() {
     return;
   }
   out_sent_ = 0;
-  if (out_.capacity() > kRetainBytes) {
-    std::string().swap(out_);
-  } else {
-    out_.clear();
-  }
+  recycle(out_);
   setWantOut(false);
 }
 

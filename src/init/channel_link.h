@@ -49,7 +49,6 @@ class ChannelLink final : public EventHandler {
   void fail();
 
   static constexpr size_t kReadBufferBytes = 64 * 1024;
-  static constexpr size_t kRetainBytes = 1 << 20;
 
   UniqueFd fd_;
   EventLoop& loop_;

@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "init/buffers.h"
+
 namespace hearth::init {
 
 namespace http = boost::beast::http;
@@ -160,8 +162,8 @@ void HttpConnection::fail(unsigned status) {
 void HttpConnection::flush() {
   while (out_sent_ < out_.size()) {
     // SAFETY: sends bytes within out_; MSG_NOSIGNAL turns a closed peer into EPIPE, not SIGPIPE.
-    const ssize_t n = ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_,
-                             MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
     if (n > 0) {
       out_sent_ += static_cast<size_t>(n);
       continue;
@@ -178,11 +180,7 @@ void HttpConnection::flush() {
     return;
   }
   out_sent_ = 0;
-  if (out_.capacity() > kRetainBytes) {
-    std::string().swap(out_);
-  } else {
-    out_.clear();
-  }
+  recycle(out_);
   if (close_after_write_) {
     close();
     return;

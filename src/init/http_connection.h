@@ -42,7 +42,6 @@ class HttpConnection final : public EventHandler, public Exchange {
 
  private:
   static constexpr size_t kReadBufferBytes = 32 * 1024;
-  static constexpr size_t kRetainBytes = 1 << 20;
 
   // Parses buffered input and dispatches complete requests until input runs out, a request is
   // left unanswered, or the connection closes.
@@ -70,8 +69,8 @@ class HttpConnection final : public EventHandler, public Exchange {
   bool continue_sent_ = false;   // "100 Continue" already written for the current request
   bool keep_alive_ = true;       // of the current request
   bool close_after_write_ = false;
-  bool in_process_ = false;      // processInput() is on the stack
-  bool want_out_ = false;        // EPOLLOUT currently in the interest set
+  bool in_process_ = false;  // processInput() is on the stack
+  bool want_out_ = false;    // EPOLLOUT currently in the interest set
 
   std::string out_;
   size_t out_sent_ = 0;
