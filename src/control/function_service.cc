@@ -179,6 +179,7 @@ Result<void> FunctionService::load() {
     f->name = r.name;
     f->version = r.version;
     ++code_refs_[f->code_id];
+    reserved_sum_[r.account_id] += f->reserved_concurrency.value_or(0);
     functions_[{r.account_id, r.name}] = std::make_shared<const Function>(std::move(*f));
   }
   return {};
@@ -226,7 +227,11 @@ Result<FunctionPtr> FunctionService::commit(const Key& key, Function next, bool 
   auto published = std::make_shared<const Function>(std::move(next));
   {
     std::lock_guard lock(mu_);
-    functions_[key] = published;
+    FunctionPtr& slot = functions_[key];
+    uint32_t& sum = reserved_sum_[key.first];
+    sum -= slot ? slot->reserved_concurrency.value_or(0) : 0;
+    sum += published->reserved_concurrency.value_or(0);
+    slot = published;
   }
   return FunctionPtr(published);
 }
@@ -372,6 +377,7 @@ Result<void> FunctionService::remove(const std::string& account_id, const std::s
   if (deleted) {
     {
       std::lock_guard lock(mu_);
+      reserved_sum_[key.first] -= (*current)->reserved_concurrency.value_or(0);
       functions_.erase(key);
     }
     releaseCode((*current)->code_id);
@@ -417,6 +423,12 @@ Result<FunctionPtr> FunctionService::deleteConcurrency(const std::string& accoun
   Result<FunctionPtr> r = commit(key, std::move(next), false);
   finishWrite(key);
   return r;
+}
+
+uint32_t FunctionService::reservedConcurrencySum(const std::string& account_id) const {
+  std::lock_guard lock(mu_);
+  auto it = reserved_sum_.find(account_id);
+  return it == reserved_sum_.end() ? 0 : it->second;
 }
 
 AccountUsage FunctionService::usage(const std::string& account_id) const {

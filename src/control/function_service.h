@@ -90,6 +90,8 @@ class FunctionService {
   Result<FunctionPtr> deleteConcurrency(const std::string& account_id, const std::string& name);
 
   AccountUsage usage(const std::string& account_id) const;
+  // The sum of reserved concurrency in the account; O(1), for the invoke path.
+  uint32_t reservedConcurrencySum(const std::string& account_id) const;
 
  private:
   using Key = std::pair<std::string, std::string>;  // (account_id, name)
@@ -115,6 +117,8 @@ class FunctionService {
   std::map<Key, FunctionPtr> functions_;  // guarded by mu_
   std::set<Key> writing_;                 // guarded by mu_: keys with a write in progress
   std::map<std::string, int> code_refs_;  // guarded by mu_: code id -> functions using it
+  // Guarded by mu_. Invariant: per account, the sum of reserved_concurrency over functions_.
+  std::map<std::string, uint32_t> reserved_sum_;
 };
 
 // Validates `settings` against Lambda's rules and applies them to `f`. Exposed for tests.

@@ -738,6 +738,7 @@ TEST_F(FunctionServiceTest, ConcurrencyIsSharedAcrossAnAccountsFunctions) {
 
   ASSERT_TRUE(service_->putConcurrency(kAccountA, "two", 400).ok());
   EXPECT_EQ(service_->usage(kAccountA).reserved_concurrency_sum, 900u);
+  EXPECT_EQ(service_->reservedConcurrencySum(kAccountA), 900u);
   // A function's own reservation is replaced, not added to.
   EXPECT_TRUE(service_->putConcurrency(kAccountA, "one", 500).ok());
   EXPECT_FALSE(service_->putConcurrency(kAccountA, "one", 501).ok());
@@ -749,7 +750,17 @@ TEST_F(FunctionServiceTest, ConcurrencyIsSharedAcrossAnAccountsFunctions) {
   EXPECT_TRUE(service_->putConcurrency(kAccountA, "one", 900).ok());
   // So does deleting the function.
   ASSERT_TRUE(service_->remove(kAccountA, "one").ok());
+  EXPECT_EQ(service_->reservedConcurrencySum(kAccountA), 0u);
   EXPECT_TRUE(service_->putConcurrency(kAccountA, "two", 900).ok());
+  // The running sum the invoke path reads always equals the full recount.
+  for (const char* account : {kAccountA, kAccountB}) {
+    EXPECT_EQ(service_->reservedConcurrencySum(account),
+              service_->usage(account).reserved_concurrency_sum);
+  }
+  // And survives a restart.
+  reopen();
+  EXPECT_EQ(service_->reservedConcurrencySum(kAccountA), 900u);
+  EXPECT_EQ(service_->reservedConcurrencySum(kAccountB), 900u);
 }
 
 // --- restart -------------------------------------------------------------------------------------
