@@ -210,10 +210,7 @@ http::Response ApiService::tooLarge(const http::Request& req) const {
       (match.target->op == Operation::kInvoke || match.target->op == Operation::kInvokeAsync);
   Error error;
   if (is_invoke) {
-    error =
-        makeError(ErrorCode::kRequestTooLarge, "Request must be smaller than " +
-                                                   std::to_string(frontend::kMaxSyncPayloadBytes) +
-                                                   " bytes for the " + "InvokeFunction operation");
+    error = frontend::syncPayloadTooLarge();
   } else {
     std::string op = match.status == http::RouteStatus::kMatched ? std::string(match.target->name)
                                                                  : std::string("requested");

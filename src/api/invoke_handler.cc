@@ -37,13 +37,9 @@ HandlerResult invoke(Call& c) {
                             "' at 'logType' failed to satisfy constraint: Member must satisfy "
                             "enum value set: [None, Tail]");
   }
-  // Checked here as well as by the invoker so an oversized payload is refused before it is
-  // copied anywhere.
-  if (c.req.body().size() > frontend::kMaxSyncPayloadBytes) {
-    co_return makeError(ErrorCode::kRequestTooLarge,
-                        "Request must be smaller than " +
-                            std::to_string(frontend::kMaxSyncPayloadBytes) +
-                            " bytes for the InvokeFunction operation");
+  // Before anything else looks at the body (DryRun and Event included), as Lambda does.
+  if (Result<void> size = frontend::checkSyncPayloadSize(c.req.body().size()); !size) {
+    co_return size.error();
   }
   if (type == "Event") co_return asyncUnsupported();
 

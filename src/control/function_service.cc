@@ -325,48 +325,56 @@ std::vector<FunctionPtr> FunctionService::list(const std::string& account_id) co
   return out;
 }
 
+Result<FunctionPtr> FunctionService::mutate(
+    const Key& key, const std::string& revision_id, bool new_revision,
+    const std::function<Result<Function>(const Function&)>& change) {
+  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
+  if (!current) return current.error();
+  const Function& before = **current;
+  Result<FunctionPtr> done = [&]() -> Result<FunctionPtr> {
+    HEARTH_TRY(checkRevision(before, revision_id));
+    Result<Function> next = change(before);
+    if (!next) return next.error();
+    std::string new_code_id = next->code_id;
+    Result<FunctionPtr> committed = commit(key, std::move(*next), new_revision);
+    // New code came with a reference of its own (putCode): on success the old code gives up
+    // this function's reference, on failure the new one does.
+    if (new_code_id != before.code_id) releaseCode(committed ? before.code_id : new_code_id);
+    return committed;
+  }();
+  finishWrite(key);
+  if (done && new_revision) notify(key);
+  return done;
+}
+
 Result<FunctionPtr> FunctionService::updateCode(const std::string& account_id,
                                                 const std::string& name, std::string_view zip,
                                                 const std::string& revision_id) {
-  Key key{account_id, name};
-  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
-  if (!current) return current.error();
-  auto finish = [&](Result<FunctionPtr> r) {
-    finishWrite(key);
-    if (r) notify(key);
-    return r;
-  };
-  if (Result<void> r = checkRevision(**current, revision_id); !r) return finish(r.error());
-  Result<codestore::CodeInfo> code = putCode(zip);
-  if (!code) return finish(code.error());
-  Function next = **current;
-  next.code_id = code->id;
-  next.code_sha256 = code->sha256_base64;
-  next.code_size = code->zipped_bytes;
-  next.code_unzipped_size = code->unzipped_bytes;
-  Result<FunctionPtr> done = commit(key, std::move(next));
-  // On success the old code loses this function's reference; on failure the new one does.
-  releaseCode(done ? (*current)->code_id : code->id);
-  return finish(std::move(done));
+  return mutate({account_id, name}, revision_id, true,
+                [&](const Function& current) -> Result<Function> {
+                  Result<codestore::CodeInfo> code = putCode(zip);
+                  if (!code) return code.error();
+                  // The same code again: this function holds a reference to it already.
+                  if (code->id == current.code_id) releaseCode(code->id);
+                  Function next = current;
+                  next.code_id = code->id;
+                  next.code_sha256 = code->sha256_base64;
+                  next.code_size = code->zipped_bytes;
+                  next.code_unzipped_size = code->unzipped_bytes;
+                  return next;
+                });
 }
 
 Result<FunctionPtr> FunctionService::updateConfiguration(const std::string& account_id,
                                                          const std::string& name,
                                                          const FunctionSettings& settings,
                                                          const std::string& revision_id) {
-  Key key{account_id, name};
-  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
-  if (!current) return current.error();
-  auto finish = [&](Result<FunctionPtr> r) {
-    finishWrite(key);
-    if (r) notify(key);
-    return r;
-  };
-  if (Result<void> r = checkRevision(**current, revision_id); !r) return finish(r.error());
-  Function next = **current;
-  Result<void> applied = applySettings(settings, next);
-  if (!applied) return finish(applied.error());
-  return finish(commit(key, std::move(next)));
+  return mutate({account_id, name}, revision_id, true,
+                [&](const Function& current) -> Result<Function> {
+                  Function next = current;
+                  HEARTH_TRY(applySettings(settings, next));
+                  return next;
+                });
 }
 
 Result<void> FunctionService::remove(const std::string& account_id, const std::string& name) {
@@ -389,40 +397,36 @@ Result<void> FunctionService::remove(const std::string& account_id, const std::s
 
 Result<FunctionPtr> FunctionService::putConcurrency(const std::string& account_id,
                                                     const std::string& name, int64_t reserved) {
-  Key key{account_id, name};
-  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
-  if (!current) return current.error();
-  AccountUsage u = usage(account_id);
-  uint32_t others = u.reserved_concurrency_sum - (*current)->reserved_concurrency.value_or(0);
   if (reserved < 0) {
-    finishWrite(key);
     return rangeError("reservedConcurrentExecutions", reserved, "value greater than or equal to 0");
   }
-  if (static_cast<uint64_t>(reserved) + others >
-      kAccountConcurrencyLimit - kMinUnreservedConcurrency) {
-    finishWrite(key);
-    return makeError(ErrorCode::kInvalidParameter,
-                     "Specified ReservedConcurrentExecutions for function decreases account's "
-                     "UnreservedConcurrentExecution below its minimum value of [" +
-                         std::to_string(kMinUnreservedConcurrency) + "].");
-  }
-  Function next = **current;
-  next.reserved_concurrency = static_cast<uint32_t>(reserved);
-  Result<FunctionPtr> r = commit(key, std::move(next), false);
-  finishWrite(key);
-  return r;
+  // Reserved concurrency is not part of the configuration: no new revision, no retirement.
+  return mutate({account_id, name}, /*revision_id=*/{}, false,
+                [&](const Function& current) -> Result<Function> {
+                  uint32_t others =
+                      reservedConcurrencySum(account_id) - current.reserved_concurrency.value_or(0);
+                  if (static_cast<uint64_t>(reserved) + others >
+                      kAccountConcurrencyLimit - kMinUnreservedConcurrency) {
+                    return makeError(
+                        ErrorCode::kInvalidParameter,
+                        "Specified ReservedConcurrentExecutions for function decreases "
+                        "account's UnreservedConcurrentExecution below its minimum value of [" +
+                            std::to_string(kMinUnreservedConcurrency) + "].");
+                  }
+                  Function next = current;
+                  next.reserved_concurrency = static_cast<uint32_t>(reserved);
+                  return next;
+                });
 }
 
 Result<FunctionPtr> FunctionService::deleteConcurrency(const std::string& account_id,
                                                        const std::string& name) {
-  Key key{account_id, name};
-  Result<FunctionPtr> current = beginWrite(key, /*must_exist=*/true);
-  if (!current) return current.error();
-  Function next = **current;
-  next.reserved_concurrency.reset();
-  Result<FunctionPtr> r = commit(key, std::move(next), false);
-  finishWrite(key);
-  return r;
+  return mutate({account_id, name}, /*revision_id=*/{}, false,
+                [](const Function& current) -> Result<Function> {
+                  Function next = current;
+                  next.reserved_concurrency.reset();
+                  return next;
+                });
 }
 
 uint32_t FunctionService::reservedConcurrencySum(const std::string& account_id) const {

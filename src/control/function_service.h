@@ -104,6 +104,11 @@ class FunctionService {
   // Stores code and takes one reference on it for the caller.
   Result<codestore::CodeInfo> putCode(std::string_view zip);
   void finishWrite(const Key& key);
+  // One write to an existing function: the update-in-progress guard, the RevisionId
+  // precondition (empty: any), `change` deriving the next state, the commit, code references,
+  // and (with a new revision) the change notification.
+  Result<FunctionPtr> mutate(const Key& key, const std::string& revision_id, bool new_revision,
+                             const std::function<Result<Function>(const Function&)>& change);
   // Drops one reference; removes the code when none is left.
   void releaseCode(const std::string& code_id);
   void notify(const Key& key);

@@ -37,6 +37,17 @@ std::string reportLine(const std::string& request_id, const worker::InvokeResult
 
 }  // namespace
 
+Error syncPayloadTooLarge() {
+  return makeError(ErrorCode::kRequestTooLarge, "Request must be smaller than " +
+                                                    std::to_string(kMaxSyncPayloadBytes) +
+                                                    " bytes for the InvokeFunction operation");
+}
+
+Result<void> checkSyncPayloadSize(size_t bytes) {
+  if (bytes <= kMaxSyncPayloadBytes) return {};
+  return syncPayloadTooLarge();
+}
+
 Invoker::Invoker(control::FunctionService& functions, workermgr::WorkerManager& workers,
                  LogStore& logs, std::string region)
     : functions_(functions),
@@ -60,11 +71,7 @@ asio::awaitable<Result<InvokeResponse>> Invoker::invoke(const std::string& accou
                                                         const control::FunctionRef& ref,
                                                         std::string payload,
                                                         const InvokeOptions& options) {
-  if (payload.size() > kMaxSyncPayloadBytes) {
-    co_return makeError(ErrorCode::kRequestTooLarge, "Request must be smaller than " +
-                                                         std::to_string(kMaxSyncPayloadBytes) +
-                                                         " bytes for the InvokeFunction operation");
-  }
+  if (Result<void> size = checkSyncPayloadSize(payload.size()); !size) co_return size.error();
   Result<control::FunctionPtr> resolved = resolve(account_id, ref);
   if (!resolved) co_return resolved.error();
   control::FunctionPtr fn = std::move(*resolved);

@@ -26,6 +26,10 @@ inline constexpr size_t kMaxSyncPayloadBytes = 6291456;  // 6 MB request limit
 inline constexpr size_t kMaxClientContextBytes = 3583;
 inline constexpr size_t kLogTailBytes = 4096;
 
+// kRequestTooLarge, in Lambda's words, for a synchronous payload over kMaxSyncPayloadBytes.
+Error syncPayloadTooLarge();
+Result<void> checkSyncPayloadSize(size_t bytes);
+
 struct InvokeOptions {
   std::string request_id;          // x-amzn-RequestId of the API request; becomes the invoke's id
   bool log_tail = false;           // X-Amz-Log-Type: Tail
