@@ -57,6 +57,10 @@ ErrorShape errorShape(ErrorCode code) {
     // message says what is missing.
     case ErrorCode::kUnsupported:
       return {"InvalidParameterValueException", status::bad_request, false, false};
+    // Nothing was accepted; the client may retry once space is freed (botocore's standard
+    // retry mode retries a 503). The message says why, and names no host path.
+    case ErrorCode::kStorageFull:
+      return {"ServiceException", status::service_unavailable, true, true};
     case ErrorCode::kIo:
     case ErrorCode::kSandbox:
     case ErrorCode::kInternal:
@@ -70,7 +74,7 @@ http::Response errorResponse(const Error& e, std::string_view request_id) {
   std::string message = e.message;
   if (shape.service_fault) {
     LOG_ERROR("request {}: {}", request_id, e.toString());
-    if (e.code != ErrorCode::kSandbox) {
+    if (e.code != ErrorCode::kSandbox && e.code != ErrorCode::kStorageFull) {
       message = std::string(kInternalMessage) + " RequestId: " + std::string(request_id);
     }
   }

@@ -12,7 +12,8 @@
 //
 // Failures of the platform itself (kIo, kInternal) are logged with their detail here and reach
 // the client only as "An internal error occurred." plus the request id: their messages can name
-// host paths. kSandbox messages name the failing step and hold no secrets, so they are passed on.
+// host paths. kSandbox messages name the failing step and kStorageFull messages say that the data
+// directory is full; neither holds secrets, so both are passed on.
 //
 // Thread-safety: pure functions, callable from any thread.
 #pragma once

@@ -57,7 +57,7 @@ TEST(ErrorMappingTest, EveryCodeGivesAReplyBotocoreParses) {
     EXPECT_EQ(body.contains("Message"), shape.capitalized_message);
     EXPECT_NE(body.contains("message"), shape.capitalized_message);
     const std::string message = botocoreMessage(body);
-    if (shape.service_fault && code != ErrorCode::kSandbox) {
+    if (shape.service_fault && code != ErrorCode::kSandbox && code != ErrorCode::kStorageFull) {
       EXPECT_EQ(message.find("detail"), std::string::npos) << "platform detail leaked";
       EXPECT_NE(message.find("req-1"), std::string::npos);
     } else {
@@ -92,6 +92,7 @@ TEST(ErrorMappingTest, NamesAndStatusesAreLambdas) {
       {ErrorCode::kUnknownOperation, "UnknownOperationException", status::not_found},
       {ErrorCode::kUnsupported, "InvalidParameterValueException", status::bad_request},
       {ErrorCode::kIo, "ServiceException", status::internal_server_error},
+      {ErrorCode::kStorageFull, "ServiceException", status::service_unavailable},
       {ErrorCode::kSandbox, "ServiceException", status::internal_server_error},
       {ErrorCode::kInternal, "ServiceException", status::internal_server_error},
   };

@@ -38,6 +38,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "Unsupported";
     case ErrorCode::kIo:
       return "Io";
+    case ErrorCode::kStorageFull:
+      return "StorageFull";
     case ErrorCode::kSandbox:
       return "Sandbox";
     case ErrorCode::kInternal:

@@ -27,6 +27,7 @@ enum class ErrorCode {
   kUnknownOperation,       // no route for this method and path
   kUnsupported,            // a valid request for a feature Hearth does not offer (yet)
   kIo,                     // a host I/O failure (disk, socket) we could not recover from
+  kStorageFull,            // the data directory has no space left: new work is refused
   kSandbox,                // creating or running an execution environment failed
   kInternal,               // a bug: an invariant did not hold
 };

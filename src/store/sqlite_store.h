@@ -14,8 +14,6 @@
 // the same file (SQLite's own locking applies; a busy database is retried for up to 5 seconds).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +21,7 @@
 
 #include "common/result.h"
 #include "store/metadata_store.h"
+#include "store/sqlite_db.h"
 
 namespace hearth::store {
 
@@ -34,7 +33,6 @@ inline constexpr int kApplicationId = 0x48525448;
 class SqliteMetadataStore final : public MetadataStore {
  public:
   static Result<std::unique_ptr<SqliteMetadataStore>> open(const std::string& path);
-  ~SqliteMetadataStore() override;
 
   SqliteMetadataStore(const SqliteMetadataStore&) = delete;
   SqliteMetadataStore& operator=(const SqliteMetadataStore&) = delete;
@@ -46,7 +44,6 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<void> deleteFunction(const std::string& account_id, const std::string& name) override;
   Result<std::vector<FunctionRecord>> listFunctions() override;
 
- private:
   // Statements prepared once at open and reused (reset after every use).
   enum Stmt {
     kInsertAccount,
@@ -57,14 +54,11 @@ class SqliteMetadataStore final : public MetadataStore {
     kStmtCount,
   };
 
-  explicit SqliteMetadataStore(sqlite3* db) : db_(db) {}
-  Result<void> prepareAll();
+ private:
+  explicit SqliteMetadataStore(sqlite::Database db) : db_(std::move(db)) {}
 
   std::mutex mu_;
-  sqlite3* const db_;  // owned; closed in the destructor
-  // Invariant: after open() succeeds, every entry is a valid statement on db_, reset and with
-  // no bindings between calls.
-  sqlite3_stmt* stmts_[kStmtCount] = {};
+  sqlite::Database db_;  // guarded by mu_
 };
 
 }  // namespace hearth::store
