@@ -23,9 +23,12 @@
 #include "common/log.h"
 #include "control/account_registry.h"
 #include "control/function_service.h"
+#include "frontend/event_target_impl.h"
 #include "frontend/invoker.h"
 #include "frontend/log_store.h"
 #include "http/server.h"
+#include "queue/poller.h"
+#include "queue/sqlite_event_queue.h"
 #include "sandbox/sandbox.h"
 #include "store/metadata_store.h"
 #include "worker/local_worker.h"
@@ -47,6 +50,8 @@ struct ServeOptions {
   int64_t idle_timeout_s = 600;
   int64_t memory_budget_mb = 0;  // 0: three quarters of the host's memory
   std::string log_level = "info";
+  int64_t event_concurrency = 32;
+  int64_t event_retry_base_ms = 60000;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -141,7 +146,7 @@ int serve(const ServeOptions& o) {
   orDie(accounts.load(), "load accounts");
   std::unique_ptr<codestore::CodeStore> code =
       orDie(codestore::openLocalCodeStore(data_dir / "code"), "code store");
-  control::FunctionService functions(*store, *code);
+  control::FunctionService functions(*store, *code, o.region);
   orDie(functions.load(), "load functions");
 
   // A cgroup parent of this daemon's own: two daemons on one host never remove each other's.
@@ -180,8 +185,21 @@ int serve(const ServeOptions& o) {
       logs.closeFunction(account, name);
     });
   });
-  frontend::Invoker invoker(functions, workers, logs, o.region);
-  api::ApiService api(api::ApiService::Deps{accounts, functions, invoker, *code,
+  std::unique_ptr<queue::SqliteEventQueue> events =
+      orDie(queue::SqliteEventQueue::open((data_dir / "queue.db").string(), io.get_executor()),
+            "event queue");
+  frontend::Invoker invoker(functions, workers, logs, *events, o.region);
+  frontend::EventTargetImpl event_target(functions, invoker, o.region);
+  queue::PollerOptions popts;
+  popts.concurrency = static_cast<size_t>(o.event_concurrency);
+  popts.retry_base = std::chrono::milliseconds(o.event_retry_base_ms);
+  // Lambda backs off throttled events from about a second up to five minutes; a shorter retry
+  // base (tests) shortens those too, in proportion.
+  popts.backoff_min = std::min(std::chrono::milliseconds(1000),
+                               popts.retry_base / 60 + std::chrono::milliseconds(1));
+  popts.backoff_max = std::min(std::chrono::milliseconds(300000), popts.retry_base * 5);
+  queue::Poller poller(*events, event_target, io.get_executor(), popts);
+  api::ApiService api(api::ApiService::Deps{accounts, functions, invoker, *code, *events,
                                             blocking.get_executor(), o.region, randomHex(32)});
 
   http::ServerOptions sopts;
@@ -193,8 +211,9 @@ int serve(const ServeOptions& o) {
             "listen on " + o.listen);
   std::string endpoint = "http://" + host + ":" + std::to_string(server->port());
   ensureRootAccount(accounts, data_dir, endpoint, o.region);
-  LOG_INFO("hearthd listening on {} (data dir {}, memory budget {} MB)", endpoint,
-           data_dir.string(), budget);
+  poller.start();
+  LOG_INFO("hearthd listening on {} (data dir {}, memory budget {} MB, {} queued events)", endpoint,
+           data_dir.string(), budget, events->depth());
 
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& err, int sig) {
@@ -205,6 +224,8 @@ int serve(const ServeOptions& o) {
         io,
         [&]() -> asio::awaitable<void> {
           co_await server->drain();
+          // Events being invoked finish; the rest stay queued for the next start.
+          co_await poller.stop();
           workers.shutdown();
         },
         asio::detached);
@@ -257,6 +278,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{128}, int64_t{1} << 30));
   serve_cmd->add_option("--log-level", serve_opts.log_level, "trace|debug|info|warn|error")
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--event-concurrency", serve_opts.event_concurrency,
+                   "asynchronous events invoked at once, across all functions")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+  serve_cmd
+      ->add_option("--event-retry-base-ms", serve_opts.event_retry_base_ms,
+                   "ms before the first retry of a failed asynchronous invoke (the second waits "
+                   "twice as long); Lambda waits about a minute")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{3600000}));
 
   std::string account_dir = ".hearth";
   std::string account_name;

@@ -36,6 +36,8 @@ http::Response emptyResponse(bhttp::status status) { return http::Response{statu
 ApiService::ApiService(Deps deps) : deps_(std::move(deps)) {
   CHECK(!deps_.download_secret.empty());
   const std::string f(kFunction);
+  const std::string eic = "/2019-09-25/functions/{FunctionName}/event-invoke-config";
+  const std::string dlq = "/hearth/2026-12-01/dead-letters/{Queue}";
   struct Entry {
     verb method;
     std::string path;
@@ -70,6 +72,24 @@ ApiService::ApiService(Deps deps) : deps_(std::move(deps)) {
       {verb::get,
        "/2016-08-19/account-settings",
        {Op::kGetAccountSettings, "GetAccountSettings", false, false}},
+      {verb::put,
+       eic,
+       {Op::kPutFunctionEventInvokeConfig, "PutFunctionEventInvokeConfig", true, true}},
+      {verb::post,
+       eic,
+       {Op::kUpdateFunctionEventInvokeConfig, "UpdateFunctionEventInvokeConfig", true, true}},
+      {verb::get,
+       eic,
+       {Op::kGetFunctionEventInvokeConfig, "GetFunctionEventInvokeConfig", true, true}},
+      {verb::delete_,
+       eic,
+       {Op::kDeleteFunctionEventInvokeConfig, "DeleteFunctionEventInvokeConfig", true, true}},
+      {verb::get,
+       eic + "/list",
+       {Op::kListFunctionEventInvokeConfigs, "ListFunctionEventInvokeConfigs", true, false}},
+      {verb::get, dlq, {Op::kListDeadLetters, "ListDeadLetters", false, false}},
+      {verb::post, dlq + "/redrive", {Op::kRedriveDeadLetters, "RedriveDeadLetters", false, false}},
+      {verb::post, dlq + "/delete", {Op::kDeleteDeadLetters, "DeleteDeadLetters", false, false}},
       {verb::get, "/hearth/code/{CodeId}", {Op::kDownloadCode, "DownloadCode", false, false}},
   };
   for (const Entry& e : entries) CHECK(router_.add(e.method, e.path, e.route).ok());
@@ -144,7 +164,7 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req, const std::st
     function = std::move(*ref);
   }
 
-  Call call{deps_, req, request_id, *caller, *query, function ? &*function : nullptr};
+  Call call{deps_, req, request_id, *caller, *query, function ? &*function : nullptr, match.params};
   Result<http::Response> res;
   switch (route.op) {
     case Operation::kCreateFunction:
@@ -186,6 +206,30 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req, const std::st
     case Operation::kGetAccountSettings:
       res = co_await getAccountSettings(call);
       break;
+    case Operation::kPutFunctionEventInvokeConfig:
+      res = co_await putFunctionEventInvokeConfig(call);
+      break;
+    case Operation::kUpdateFunctionEventInvokeConfig:
+      res = co_await updateFunctionEventInvokeConfig(call);
+      break;
+    case Operation::kGetFunctionEventInvokeConfig:
+      res = co_await getFunctionEventInvokeConfig(call);
+      break;
+    case Operation::kDeleteFunctionEventInvokeConfig:
+      res = co_await deleteFunctionEventInvokeConfig(call);
+      break;
+    case Operation::kListFunctionEventInvokeConfigs:
+      res = co_await listFunctionEventInvokeConfigs(call);
+      break;
+    case Operation::kListDeadLetters:
+      res = co_await listDeadLetters(call);
+      break;
+    case Operation::kRedriveDeadLetters:
+      res = co_await redriveDeadLetters(call);
+      break;
+    case Operation::kDeleteDeadLetters:
+      res = co_await deleteDeadLetters(call);
+      break;
     case Operation::kDownloadCode:  // served above, unauthenticated
       CHECK(false);
   }
@@ -193,7 +237,9 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req, const std::st
 
   Error error = std::move(res).error();
   // The control plane names only the function; Lambda names its ARN, qualified as requested.
-  if (error.code == ErrorCode::kNotFound && function) {
+  // Other missing resources (an EventInvokeConfig) keep their own message.
+  if (error.code == ErrorCode::kNotFound && function &&
+      error.message.starts_with(control::kFunctionNotFoundPrefix)) {
     error.message =
         "Function not found: " +
         control::functionArn(deps_.region, caller->account_id, function->name, function->qualifier);
@@ -210,7 +256,7 @@ http::Response ApiService::tooLarge(const http::Request& req) const {
       (match.target->op == Operation::kInvoke || match.target->op == Operation::kInvokeAsync);
   Error error;
   if (is_invoke) {
-    error = frontend::syncPayloadTooLarge();
+    error = frontend::payloadTooLarge(frontend::kMaxSyncPayloadBytes);
   } else {
     std::string op = match.status == http::RouteStatus::kMatched ? std::string(match.target->name)
                                                                  : std::string("requested");

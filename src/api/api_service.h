@@ -1,7 +1,8 @@
 // The Lambda REST API (shared/refs/lambda-api.md §1–2) as an http::Handler: request ids, routing,
 // SigV4 authentication, {FunctionName} resolution, and dispatch to one handler file per operation
 // group — function_handlers.cc (create/get/list/update/delete), invoke_handler.cc,
-// concurrency_handlers.cc, account_handlers.cc, code_download.cc.
+// event_invoke_config_handlers.cc, concurrency_handlers.cc, account_handlers.cc,
+// dead_letter_handlers.cc (Hearth's dead-letter store), code_download.cc.
 //
 // Every reply carries `x-amzn-RequestId` (a fresh UUID per request; an invoke's request id is the
 // same value) and, when it has a body, `Content-Type: application/json` (the code download:
@@ -19,12 +20,11 @@
 // Ownership: ApiService borrows everything in Deps; all of it must outlive the service.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
 
 #include "codestore/code_store.h"
 #include "control/account_registry.h"
@@ -32,6 +32,7 @@
 #include "frontend/invoker.h"
 #include "http/message.h"
 #include "http/router.h"
+#include "queue/event_queue.h"
 
 namespace hearth::api {
 
@@ -49,6 +50,8 @@ class ApiService {
     control::FunctionService& functions;
     frontend::Invoker& invoker;
     codestore::CodeStore& code;
+    // The event queue: the built-in dead-letter store's operations.
+    queue::EventQueue& events;
     // Thread pool for blocking control-plane work (FunctionService writes, code reads).
     boost::asio::any_io_executor blocking;
     // The region this deployment answers for: ARNs name it, and requests signed for another
@@ -73,6 +76,14 @@ class ApiService {
     kGetFunctionConcurrency,
     kDeleteFunctionConcurrency,
     kGetAccountSettings,
+    kPutFunctionEventInvokeConfig,
+    kUpdateFunctionEventInvokeConfig,
+    kGetFunctionEventInvokeConfig,
+    kDeleteFunctionEventInvokeConfig,
+    kListFunctionEventInvokeConfigs,
+    kListDeadLetters,
+    kRedriveDeadLetters,
+    kDeleteDeadLetters,
     kDownloadCode,
   };
 

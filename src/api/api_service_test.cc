@@ -5,21 +5,20 @@
 // way botocore signs them.
 #include "api/api_service.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <chrono>
-#include <filesystem>
-#include <future>
-#include <memory>
-#include <stdexcept>
-#include <string>
-
-#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
 
 #include "api/sigv4.h"
 #include "codestore/testing/zip_builder.h"
@@ -28,6 +27,7 @@
 #include "frontend/log_store.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "queue/sqlite_event_queue.h"
 #include "store/metadata_store.h"
 #include "worker/testing/fake_worker.h"
 
@@ -79,15 +79,19 @@ class ApiServiceTest : public ::testing::Test {
     ASSERT_TRUE(account.ok()) << account.error().toString();
     account_ = *account;
 
-    functions_ = std::make_unique<control::FunctionService>(*store_, *code_);
+    functions_ = std::make_unique<control::FunctionService>(*store_, *code_, kRegion);
     ASSERT_TRUE(functions_->load().ok());
     workers_ = std::make_unique<workermgr::WorkerManager>(
         io_.get_executor(), std::vector<workermgr::WorkerSlot>{{&worker_, 1 << 20}},
         workermgr::Options{});
     logs_ = std::make_unique<frontend::LogStore>(dir_ / "logs");
-    invoker_ = std::make_unique<frontend::Invoker>(*functions_, *workers_, *logs_, kRegion);
+    auto events = queue::SqliteEventQueue::open((dir_ / "queue.db").string(), io_.get_executor());
+    ASSERT_TRUE(events.ok()) << events.error().toString();
+    events_ = std::move(*events);
+    invoker_ =
+        std::make_unique<frontend::Invoker>(*functions_, *workers_, *logs_, *events_, kRegion);
     api_ = std::make_unique<ApiService>(ApiService::Deps{*accounts_, *functions_, *invoker_, *code_,
-                                                         pool_.get_executor(), kRegion,
+                                                         *events_, pool_.get_executor(), kRegion,
                                                          "download-secret-for-tests"});
 
     http::ServerOptions options;
@@ -202,6 +206,7 @@ class ApiServiceTest : public ::testing::Test {
   worker::testing::FakeWorker worker_;
   std::unique_ptr<workermgr::WorkerManager> workers_;
   std::unique_ptr<frontend::LogStore> logs_;
+  std::unique_ptr<queue::SqliteEventQueue> events_;
   std::unique_ptr<frontend::Invoker> invoker_;
   std::unique_ptr<ApiService> api_;
   std::unique_ptr<http::Server> server_;
@@ -348,13 +353,36 @@ TEST_F(ApiServiceTest, InvokeEchoesAndReportsLikeLambda) {
   EXPECT_EQ(dry_res.result(), status::no_content);
   EXPECT_TRUE(dry_res.body().empty());
 
-  http::Request event = request(verb::post, target, "{}");
+  // Event: 202 once durable, with the request id every attempt will carry.
+  http::Request event = request(verb::post, target, R"({"async":1})");
   event.set("X-Amz-Invocation-Type", "Event");
-  EXPECT_EQ(
-      expectError(send(std::move(event)), status::bad_request, "InvalidParameterValueException"),
-      "Asynchronous invocation (InvocationType Event) is not supported yet.");
-  expectError(send(verb::post, "/2014-11-13/functions/echo/invoke-async/", "{}"),
-              status::bad_request, "InvalidParameterValueException");
+  http::Response accepted = send(std::move(event));
+  EXPECT_EQ(accepted.result(), status::accepted) << accepted.body();
+  EXPECT_TRUE(accepted.body().empty());
+  EXPECT_EQ(events_->depth(), 1u);
+  auto queued = await(events_->lease(10, std::chrono::seconds(60)));
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_EQ((*queued)[0].request_id, accepted["x-amzn-RequestId"]);
+  EXPECT_EQ((*queued)[0].payload, R"({"async":1})");
+  EXPECT_EQ((*queued)[0].target.function_name, "echo");
+  http::Request big_event = request(verb::post, target, std::string(1048577, 'x'));
+  big_event.set("X-Amz-Invocation-Type", "Event");
+  EXPECT_EQ(expectError(send(std::move(big_event)), status::payload_too_large,
+                        "RequestTooLargeException"),
+            "Request must be smaller than 1048576 bytes for the InvokeFunction operation");
+  http::Request missing_event = request(verb::post, "/2015-03-31/functions/nope/invocations", "{}");
+  missing_event.set("X-Amz-Invocation-Type", "Event");
+  expectError(send(std::move(missing_event)), status::not_found, "ResourceNotFoundException");
+  EXPECT_EQ(events_->depth(), 1u) << "refused events are not stored";
+
+  http::Response legacy = send(verb::post, "/2014-11-13/functions/echo/invoke-async/", "{}");
+  EXPECT_EQ(legacy.result(), status::accepted);
+  EXPECT_EQ(json::parse(legacy.body())["Status"], 202);
+  expectError(
+      send(verb::post, "/2014-11-13/functions/echo/invoke-async/", std::string(262145, 'x')),
+      status::payload_too_large, "RequestTooLargeException");
+  EXPECT_EQ(events_->depth(), 2u);
 
   EXPECT_EQ(expectError(send(verb::post, "/2015-03-31/functions/nope/invocations", "{}"),
                         status::not_found, "ResourceNotFoundException"),

@@ -44,19 +44,14 @@ class ErrorCapture final : public nlohmann::json_sax<json> {
   std::string message_;
 };
 
+}  // namespace
+
 Error typeError(std::string_view path, std::string_view expected) {
   return makeError(ErrorCode::kInvalidParameter,
                    "1 validation error detected: Value at '" + std::string(path) +
                        "' failed to satisfy constraint: Member must be " + std::string(expected));
 }
 
-Error missing(std::string_view path) {
-  return makeError(ErrorCode::kInvalidParameter,
-                   "1 validation error detected: Value null at '" + std::string(path) +
-                       "' failed to satisfy constraint: Member must not be null");
-}
-
-// The member `field`, or nullptr when absent or null.
 const json* member(const json& obj, std::string_view field) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) return nullptr;
@@ -69,6 +64,14 @@ Result<std::optional<std::string>> optionalString(const json& obj, std::string_v
   if (v == nullptr) return std::optional<std::string>();
   if (!v->is_string()) return typeError(path, "a string");
   return std::optional<std::string>(v->get<std::string>());
+}
+
+namespace {
+
+Error missing(std::string_view path) {
+  return makeError(ErrorCode::kInvalidParameter,
+                   "1 validation error detected: Value null at '" + std::string(path) +
+                       "' failed to satisfy constraint: Member must not be null");
 }
 
 Result<bool> optionalBool(const json& obj, std::string_view field, std::string_view path) {
@@ -187,6 +190,14 @@ Result<control::FunctionSettings> parseSettings(const json& obj) {
     s.environment = std::move(vars);  // present, even empty: replaces the variables
   }
 
+  if (const json* dlq = member(obj, "DeadLetterConfig")) {
+    if (!dlq->is_object()) return typeError("deadLetterConfig", "a structure");
+    Result<std::optional<std::string>> arn =
+        optionalString(*dlq, "TargetArn", "deadLetterConfig.targetArn");
+    if (!arn) return arn.error();
+    s.dead_letter_arn = arn->value_or("");  // {} (or an empty ARN) removes it, as in Lambda
+  }
+
   if (const json* layers = member(obj, "Layers")) {
     if (!layers->is_array()) return typeError("layers", "a list");
     if (!layers->empty()) {
@@ -214,6 +225,7 @@ nlohmann::json functionConfigurationJson(const control::Function& f, std::string
   c["CodeSha256"] = f.code_sha256;
   c["Version"] = f.version;
   if (!f.environment.empty()) c["Environment"] = {{"Variables", f.environment}};
+  if (!f.dead_letter_arn.empty()) c["DeadLetterConfig"] = {{"TargetArn", f.dead_letter_arn}};
   c["TracingConfig"] = {{"Mode", "PassThrough"}};
   c["RevisionId"] = f.revision_id;
   c["State"] = "Active";

@@ -18,11 +18,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 #include "control/function.h"
@@ -38,6 +37,16 @@ nlohmann::json functionConfigurationJson(const control::Function& f, std::string
 // The body as a JSON object. An empty body is an empty object (clients send none for operations
 // whose fields are all optional). Otherwise kInvalidRequestContent.
 Result<nlohmann::json> parseJsonObject(std::string_view body);
+
+// Readers of request members, shared by every operation's parser. `path` names the member in
+// messages as Lambda does ("deadLetterConfig.targetArn").
+// The member `field` of `obj`, or nullptr when absent or null.
+const nlohmann::json* member(const nlohmann::json& obj, std::string_view field);
+// kInvalidParameter: "... at '<path>' failed to satisfy constraint: Member must be <expected>".
+Error typeError(std::string_view path, std::string_view expected);
+// The string member `field` (absent or null → nullopt); kInvalidParameter if not a string.
+Result<std::optional<std::string>> optionalString(const nlohmann::json& obj, std::string_view field,
+                                                  std::string_view path);
 
 // The integer member `field` of `obj` (absent or null → nullopt); `path` names it in messages
 // ("reservedConcurrentExecutions"). Values beyond int64 are clamped so range checks report them.

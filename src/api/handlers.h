@@ -7,18 +7,18 @@
 // data-plane thread and offload blocking work to Deps::blocking.
 #pragma once
 
-#include <string>
-#include <string_view>
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/status.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 
 #include "api/api_service.h"
 #include "common/result.h"
 #include "control/function_name.h"
 #include "http/message.h"
 #include "http/query.h"
+#include "http/router.h"
 #include "store/metadata_store.h"
 
 namespace hearth::api {
@@ -33,6 +33,8 @@ struct Call {
   const http::QueryParams& query;
   // The resolved {FunctionName} (with its qualifier) on routes that have one; else nullptr.
   const control::FunctionRef* function;
+  // The route's path parameters, as sent (still percent-encoded).
+  const http::PathParams& params;
 };
 
 using HandlerResult = boost::asio::awaitable<Result<http::Response>>;
@@ -49,6 +51,18 @@ HandlerResult deleteFunction(Call& c);
 // invoke_handler.cc
 HandlerResult invoke(Call& c);
 HandlerResult invokeAsync(Call& c);
+
+// event_invoke_config_handlers.cc
+HandlerResult putFunctionEventInvokeConfig(Call& c);
+HandlerResult updateFunctionEventInvokeConfig(Call& c);
+HandlerResult getFunctionEventInvokeConfig(Call& c);
+HandlerResult deleteFunctionEventInvokeConfig(Call& c);
+HandlerResult listFunctionEventInvokeConfigs(Call& c);
+
+// dead_letter_handlers.cc (Hearth's own API)
+HandlerResult listDeadLetters(Call& c);
+HandlerResult redriveDeadLetters(Call& c);
+HandlerResult deleteDeadLetters(Call& c);
 
 // concurrency_handlers.cc
 HandlerResult putFunctionConcurrency(Call& c);

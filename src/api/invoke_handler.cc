@@ -1,23 +1,19 @@
 // Invoke (POST {F}/invocations) and the deprecated InvokeAsync, translated between Lambda's wire
 // form (shared/refs/lambda-api.md §2) and frontend::Invoker.
 //
-// Asynchronous invocation (InvocationType Event, InvokeAsync) needs the durable event queue,
-// which is not built yet: both are refused with a message saying so rather than run
-// synchronously, which would change their semantics.
+// Asynchronous invocation (InvocationType Event, up to 1 MB; InvokeAsync, up to 256 KB) answers
+// 202 only once the event is durable in the queue; its x-amzn-RequestId is the request id of
+// every attempt. A full data directory is answered 503 and nothing is accepted.
 #include <string>
 #include <string_view>
 
 #include "api/handlers.h"
+#include "queue/policy.h"
 
 namespace hearth::api {
 namespace {
 
 namespace bhttp = boost::beast::http;
-
-Error asyncUnsupported() {
-  return makeError(ErrorCode::kUnsupported,
-                   "Asynchronous invocation (InvocationType Event) is not supported yet.");
-}
 
 }  // namespace
 
@@ -41,7 +37,13 @@ HandlerResult invoke(Call& c) {
   if (Result<void> size = frontend::checkSyncPayloadSize(c.req.body().size()); !size) {
     co_return size.error();
   }
-  if (type == "Event") co_return asyncUnsupported();
+  if (type == "Event") {
+    Result<void> queued =
+        co_await c.deps.invoker.enqueue(c.caller.account_id, *c.function, std::move(c.req.body()),
+                                        c.request_id, queue::kMaxAsyncPayloadBytes);
+    if (!queued) co_return queued.error();
+    co_return emptyResponse(bhttp::status::accepted);
+  }
 
   if (dry_run) {
     Result<control::FunctionPtr> f = c.deps.invoker.resolve(c.caller.account_id, *c.function);
@@ -66,6 +68,12 @@ HandlerResult invoke(Call& c) {
   co_return res;
 }
 
-HandlerResult invokeAsync(Call&) { co_return asyncUnsupported(); }
+HandlerResult invokeAsync(Call& c) {
+  Result<void> queued =
+      co_await c.deps.invoker.enqueue(c.caller.account_id, *c.function, std::move(c.req.body()),
+                                      c.request_id, queue::kMaxInvokeAsyncPayloadBytes);
+  if (!queued) co_return queued.error();
+  co_return jsonResponse(bhttp::status::accepted, {{"Status", 202}});
+}
 
 }  // namespace hearth::api

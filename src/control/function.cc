@@ -6,6 +6,34 @@ namespace hearth::control {
 
 using nlohmann::json;
 
+namespace {
+
+Result<EventInvokeConfig> decodeEventInvokeConfig(const json& e) {
+  const Error corrupt = makeError(ErrorCode::kIo, "corrupt function document (EventInvokeConfig)");
+  if (!e.is_object()) return corrupt;
+  EventInvokeConfig c;
+  auto success = e.find("OnSuccess");
+  auto failure = e.find("OnFailure");
+  auto ms = e.find("LastModifiedMs");
+  if (success == e.end() || !success->is_string() || failure == e.end() || !failure->is_string() ||
+      ms == e.end() || !ms->is_number_integer()) {
+    return corrupt;
+  }
+  c.on_success = success->get<std::string>();
+  c.on_failure = failure->get<std::string>();
+  c.last_modified = fromEpochMillis(ms->get<int64_t>());
+  for (auto [key, out] : {std::pair{"MaximumRetryAttempts", &c.max_retries},
+                          std::pair{"MaximumEventAgeInSeconds", &c.max_age_s}}) {
+    auto it = e.find(key);
+    if (it == e.end()) continue;
+    if (!it->is_number_unsigned()) return corrupt;
+    *out = it->get<uint32_t>();
+  }
+  return c;
+}
+
+}  // namespace
+
 std::string encodeFunctionDocument(const Function& f) {
   json j = {
       {"Runtime", f.runtime},
@@ -26,6 +54,15 @@ std::string encodeFunctionDocument(const Function& f) {
            .count()},
   };
   if (f.reserved_concurrency) j["ReservedConcurrency"] = *f.reserved_concurrency;
+  if (!f.dead_letter_arn.empty()) j["DeadLetterTargetArn"] = f.dead_letter_arn;
+  if (const std::optional<EventInvokeConfig>& c = f.event_invoke_config) {
+    json e = {{"OnSuccess", c->on_success},
+              {"OnFailure", c->on_failure},
+              {"LastModifiedMs", toEpochMillis(c->last_modified)}};
+    if (c->max_retries) e["MaximumRetryAttempts"] = *c->max_retries;
+    if (c->max_age_s) e["MaximumEventAgeInSeconds"] = *c->max_age_s;
+    j["EventInvokeConfig"] = std::move(e);
+  }
   return j.dump();
 }
 
@@ -66,6 +103,15 @@ Result<Function> decodeFunctionDocument(std::string_view text) {
   if (auto rc = j.find("ReservedConcurrency"); rc != j.end()) {
     if (!rc->is_number_unsigned()) return makeError(ErrorCode::kIo, "corrupt function document");
     f.reserved_concurrency = rc->get<uint32_t>();
+  }
+  if (auto dlq = j.find("DeadLetterTargetArn"); dlq != j.end()) {
+    if (!dlq->is_string()) return makeError(ErrorCode::kIo, "corrupt function document");
+    f.dead_letter_arn = dlq->get<std::string>();
+  }
+  if (auto e = j.find("EventInvokeConfig"); e != j.end()) {
+    Result<EventInvokeConfig> c = decodeEventInvokeConfig(*e);
+    if (!c) return c.error();
+    f.event_invoke_config = std::move(*c);
   }
   return f;
 }

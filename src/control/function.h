@@ -12,6 +12,17 @@
 
 namespace hearth::control {
 
+// Lambda's EventInvokeConfig of a function: its retry and age limits for asynchronous events
+// (absent: Lambda's defaults) and the destinations of their outcomes (ARNs; empty for none).
+struct EventInvokeConfig {
+  std::optional<uint32_t> max_retries;
+  std::optional<uint32_t> max_age_s;
+  std::string on_success;
+  std::string on_failure;
+  SystemTime last_modified{};
+  bool operator==(const EventInvokeConfig&) const = default;
+};
+
 struct Function {
   std::string account_id;
   std::string name;
@@ -32,6 +43,9 @@ struct Function {
   std::string revision_id;
   SystemTime last_modified{};
   std::optional<uint32_t> reserved_concurrency;
+  // DeadLetterConfig.TargetArn; empty for none.
+  std::string dead_letter_arn;
+  std::optional<EventInvokeConfig> event_invoke_config;
 };
 
 // The persisted document (docs/formats/metadata.md, "function document").

@@ -4,7 +4,6 @@
 #include <vector>
 
 namespace hearth::control {
-namespace {
 
 std::vector<std::string_view> splitColons(std::string_view s) {
   std::vector<std::string_view> parts;
@@ -19,6 +18,8 @@ std::vector<std::string_view> splitColons(std::string_view s) {
     start = pos + 1;
   }
 }
+
+namespace {
 
 bool isValidQualifier(std::string_view q) {
   if (q == "$LATEST") return true;
@@ -122,7 +123,8 @@ Result<FunctionRef> parseFunctionRef(std::string_view input, std::string_view qu
   }
   if ((!arn_account.empty() && arn_account != account_id) ||
       (!arn_region.empty() && arn_region != region)) {
-    return makeError(ErrorCode::kNotFound, "Function not found: " + std::string(input));
+    return makeError(ErrorCode::kNotFound,
+                     std::string(kFunctionNotFoundPrefix) + std::string(input));
   }
   if (!query_qualifier.empty()) {
     if (!isValidQualifier(query_qualifier)) {

@@ -9,12 +9,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
 namespace hearth::control {
 
 inline constexpr size_t kMaxFunctionNameLength = 64;
+// How every kNotFound for a missing function begins ("Function not found: <name>").
+inline constexpr std::string_view kFunctionNotFoundPrefix = "Function not found: ";
 
 struct FunctionRef {
   std::string name;
@@ -27,6 +30,9 @@ struct FunctionRef {
 //   kNotFound: an ARN naming another account or region (it cannot exist for this caller).
 Result<FunctionRef> parseFunctionRef(std::string_view input, std::string_view query_qualifier,
                                      std::string_view account_id, std::string_view region);
+
+// The ':'-separated fields of an ARN (or any string): "a::b" gives {"a", "", "b"}.
+std::vector<std::string_view> splitColons(std::string_view s);
 
 // True for a valid bare function name: [a-zA-Z0-9-_]{1,64}.
 bool isValidFunctionName(std::string_view name);

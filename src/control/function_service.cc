@@ -4,6 +4,7 @@
 #include <array>
 
 #include "common/ids.h"
+#include "control/destination.h"
 #include "control/function_name.h"
 
 namespace hearth::control {
@@ -102,7 +103,7 @@ Result<void> checkRevision(const Function& current, const std::string& revision_
 
 }  // namespace
 
-Result<void> applySettings(const FunctionSettings& s, Function& f) {
+Result<void> applySettings(const FunctionSettings& s, Function& f, std::string_view region) {
   if (s.runtime) {
     if (std::find(kRuntimes.begin(), kRuntimes.end(), *s.runtime) == kRuntimes.end()) {
       return makeError(ErrorCode::kInvalidParameter,
@@ -151,6 +152,14 @@ Result<void> applySettings(const FunctionSettings& s, Function& f) {
     HEARTH_TRY(validateEnvironment(*s.environment));
     f.environment = *s.environment;
   }
+  if (s.dead_letter_arn) {
+    if (!s.dead_letter_arn->empty()) {
+      Result<queue::Destination> d = parseDestinationArn(*s.dead_letter_arn, region, f.account_id,
+                                                         DestinationUse::kDeadLetterConfig);
+      if (!d) return d.error();
+    }
+    f.dead_letter_arn = *s.dead_letter_arn;
+  }
   if (f.runtime.empty()) {
     return makeError(ErrorCode::kInvalidParameter,
                      "The Runtime parameter is required for functions with a Zip package type.");
@@ -162,8 +171,9 @@ Result<void> applySettings(const FunctionSettings& s, Function& f) {
   return {};
 }
 
-FunctionService::FunctionService(store::MetadataStore& store, codestore::CodeStore& code)
-    : store_(store), code_(code) {}
+FunctionService::FunctionService(store::MetadataStore& store, codestore::CodeStore& code,
+                                 std::string region)
+    : store_(store), code_(code), region_(std::move(region)) {}
 
 Result<void> FunctionService::load() {
   Result<std::vector<store::FunctionRecord>> records = store_.listFunctions();
@@ -200,7 +210,7 @@ Result<FunctionPtr> FunctionService::beginWrite(const Key& key, bool must_exist)
                          key.second);
   }
   if (must_exist && it == functions_.end()) {
-    return makeError(ErrorCode::kNotFound, "Function not found: " + key.second);
+    return makeError(ErrorCode::kNotFound, std::string(kFunctionNotFoundPrefix) + key.second);
   }
   if (!must_exist && it != functions_.end()) {
     return makeError(ErrorCode::kConflict, "Function already exist: " + key.second);
@@ -276,7 +286,7 @@ Result<FunctionPtr> FunctionService::create(const std::string& account_id, const
   Function f;
   f.account_id = account_id;
   f.name = name;
-  HEARTH_TRY(applySettings(settings, f));
+  HEARTH_TRY(applySettings(settings, f, region_));
   if (f.role.empty()) {
     return makeError(ErrorCode::kInvalidParameter, "The role defined for the function is empty.");
   }
@@ -310,7 +320,7 @@ Result<FunctionPtr> FunctionService::get(const std::string& account_id,
   std::lock_guard lock(mu_);
   auto it = functions_.find({account_id, name});
   if (it == functions_.end()) {
-    return makeError(ErrorCode::kNotFound, "Function not found: " + name);
+    return makeError(ErrorCode::kNotFound, std::string(kFunctionNotFoundPrefix) + name);
   }
   return it->second;
 }
@@ -372,7 +382,7 @@ Result<FunctionPtr> FunctionService::updateConfiguration(const std::string& acco
   return mutate({account_id, name}, revision_id, true,
                 [&](const Function& current) -> Result<Function> {
                   Function next = current;
-                  HEARTH_TRY(applySettings(settings, next));
+                  HEARTH_TRY(applySettings(settings, next, region_));
                   return next;
                 });
 }
@@ -425,6 +435,62 @@ Result<FunctionPtr> FunctionService::deleteConcurrency(const std::string& accoun
                 [](const Function& current) -> Result<Function> {
                   Function next = current;
                   next.reserved_concurrency.reset();
+                  return next;
+                });
+}
+
+Result<FunctionPtr> FunctionService::putEventInvokeConfig(const std::string& account_id,
+                                                          const std::string& name,
+                                                          const EventInvokeConfigSettings& s,
+                                                          bool merge) {
+  EventInvokeConfig next_config;
+  if (s.max_retries) {
+    Result<uint32_t> v =
+        inRange("maximumRetryAttempts", *s.max_retries, 0, queue::kMaxRetryAttempts);
+    if (!v) return v.error();
+    next_config.max_retries = *v;
+  }
+  if (s.max_age_s) {
+    Result<uint32_t> v = inRange("maximumEventAgeInSeconds", *s.max_age_s,
+                                 queue::kMinEventAge.count(), queue::kMaxEventAge.count());
+    if (!v) return v.error();
+    next_config.max_age_s = *v;
+  }
+  for (const std::optional<std::string>* arn : {&s.on_success, &s.on_failure}) {
+    if (!*arn || (*arn)->empty()) continue;
+    Result<queue::Destination> d =
+        parseDestinationArn(**arn, region_, account_id, DestinationUse::kEventInvokeConfig);
+    if (!d) return d.error();
+  }
+  return mutate({account_id, name}, /*revision_id=*/{}, false,
+                [&](const Function& current) -> Result<Function> {
+                  EventInvokeConfig c = next_config;
+                  if (merge && current.event_invoke_config) {
+                    const EventInvokeConfig& old = *current.event_invoke_config;
+                    if (!s.max_retries) c.max_retries = old.max_retries;
+                    if (!s.max_age_s) c.max_age_s = old.max_age_s;
+                    c.on_success = old.on_success;
+                    c.on_failure = old.on_failure;
+                  }
+                  if (s.on_success) c.on_success = *s.on_success;
+                  if (s.on_failure) c.on_failure = *s.on_failure;
+                  c.last_modified = std::chrono::system_clock::now();
+                  Function next = current;
+                  next.event_invoke_config = std::move(c);
+                  return next;
+                });
+}
+
+Result<FunctionPtr> FunctionService::deleteEventInvokeConfig(const std::string& account_id,
+                                                             const std::string& name) {
+  return mutate({account_id, name}, /*revision_id=*/{}, false,
+                [&](const Function& current) -> Result<Function> {
+                  if (!current.event_invoke_config) {
+                    return makeError(ErrorCode::kNotFound,
+                                     "The function " + name + " doesn't have an EventInvokeConfig");
+                  }
+                  Function next = current;
+                  next.event_invoke_config.reset();
                   return next;
                 });
 }

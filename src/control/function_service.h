@@ -50,6 +50,16 @@ struct FunctionSettings {
   std::optional<int64_t> timeout_s;
   std::optional<int64_t> ephemeral_mb;
   std::optional<std::map<std::string, std::string>> environment;
+  std::optional<std::string> dead_letter_arn;  // DeadLetterConfig.TargetArn; "" removes it
+};
+
+// PutFunctionEventInvokeConfig / UpdateFunctionEventInvokeConfig fields; absent means "unset"
+// (Put) or "unchanged" (Update). A destination of "" removes it.
+struct EventInvokeConfigSettings {
+  std::optional<int64_t> max_retries;
+  std::optional<int64_t> max_age_s;
+  std::optional<std::string> on_success;
+  std::optional<std::string> on_failure;
 };
 
 struct AccountUsage {
@@ -62,7 +72,8 @@ using FunctionPtr = std::shared_ptr<const Function>;
 
 class FunctionService {
  public:
-  FunctionService(store::MetadataStore& store, codestore::CodeStore& code);
+  // `region` is the deployment's: destination ARNs must name it.
+  FunctionService(store::MetadataStore& store, codestore::CodeStore& code, std::string region);
 
   // Loads every function from the store. Call once before serving.
   Result<void> load();
@@ -88,6 +99,16 @@ class FunctionService {
   Result<FunctionPtr> putConcurrency(const std::string& account_id, const std::string& name,
                                      int64_t reserved);
   Result<FunctionPtr> deleteConcurrency(const std::string& account_id, const std::string& name);
+
+  // The function's EventInvokeConfig: Put replaces it (`merge` false), Update changes only the
+  // given fields (`merge` true; creating it if there was none). Not part of the configuration:
+  // no new RevisionId. Errors: kNotFound, kInvalidParameter / kUnsupported (ranges,
+  // destinations; see control/destination.h).
+  Result<FunctionPtr> putEventInvokeConfig(const std::string& account_id, const std::string& name,
+                                           const EventInvokeConfigSettings& settings, bool merge);
+  // kNotFound if the function, or its EventInvokeConfig, does not exist.
+  Result<FunctionPtr> deleteEventInvokeConfig(const std::string& account_id,
+                                              const std::string& name);
 
   AccountUsage usage(const std::string& account_id) const;
   // The sum of reserved concurrency in the account; O(1), for the invoke path.
@@ -115,6 +136,7 @@ class FunctionService {
 
   store::MetadataStore& store_;
   codestore::CodeStore& code_;
+  const std::string region_;
   std::function<void(const std::string&, const std::string&)> listener_;
 
   std::mutex code_mu_;  // serializes putCode() against releaseCode(); taken before mu_
@@ -126,7 +148,8 @@ class FunctionService {
   std::map<std::string, uint32_t> reserved_sum_;
 };
 
-// Validates `settings` against Lambda's rules and applies them to `f`. Exposed for tests.
-Result<void> applySettings(const FunctionSettings& settings, Function& f);
+// Validates `settings` against Lambda's rules and applies them to `f` (of `region`). Exposed for
+// tests.
+Result<void> applySettings(const FunctionSettings& settings, Function& f, std::string_view region);
 
 }  // namespace hearth::control

@@ -131,7 +131,7 @@ class FunctionServiceTest : public TempDirTest {
     auto code = codestore::openLocalCodeStore(dir_ / "code");
     ASSERT_TRUE(code.ok()) << code.error().toString();
     code_ = std::move(code).value();
-    service_ = std::make_unique<FunctionService>(*store_, *code_);
+    service_ = std::make_unique<FunctionService>(*store_, *code_, "us-east-1");
     Result<void> loaded = service_->load();
     ASSERT_TRUE(loaded.ok()) << loaded.error().toString();
     service_->setChangeListener([this](const std::string& account, const std::string& name) {
@@ -852,11 +852,11 @@ TEST(ApplySettingsTest, LeavesFunctionUnchangedFieldsAlone) {
   f.handler = "index.handler";
   FunctionSettings s;
   s.description = std::string(256, 'd');
-  ASSERT_TRUE(applySettings(s, f).ok());
+  ASSERT_TRUE(applySettings(s, f, "us-east-1").ok());
   EXPECT_EQ(f.description.size(), 256u);
   EXPECT_EQ(f.runtime, "nodejs20.x");
   s.description = std::string(257, 'd');
-  Result<void> r = applySettings(s, f);
+  Result<void> r = applySettings(s, f, "us-east-1");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter);
 }

@@ -37,22 +37,23 @@ std::string reportLine(const std::string& request_id, const worker::InvokeResult
 
 }  // namespace
 
-Error syncPayloadTooLarge() {
+Error payloadTooLarge(size_t limit) {
   return makeError(ErrorCode::kRequestTooLarge, "Request must be smaller than " +
-                                                    std::to_string(kMaxSyncPayloadBytes) +
+                                                    std::to_string(limit) +
                                                     " bytes for the InvokeFunction operation");
 }
 
 Result<void> checkSyncPayloadSize(size_t bytes) {
   if (bytes <= kMaxSyncPayloadBytes) return {};
-  return syncPayloadTooLarge();
+  return payloadTooLarge(kMaxSyncPayloadBytes);
 }
 
 Invoker::Invoker(control::FunctionService& functions, workermgr::WorkerManager& workers,
-                 LogStore& logs, std::string region)
+                 LogStore& logs, queue::EventQueue& events, std::string region)
     : functions_(functions),
       workers_(workers),
       logs_(logs),
+      events_(events),
       concurrency_(control::kAccountConcurrencyLimit),
       region_(std::move(region)) {}
 
@@ -62,9 +63,24 @@ Result<control::FunctionPtr> Invoker::resolve(const std::string& account_id,
   if (!fn) return fn.error();
   // Only $LATEST exists until versions are published (a later issue).
   if (!ref.qualifier.empty() && ref.qualifier != (*fn)->version) {
-    return makeError(ErrorCode::kNotFound, "Function not found: " + ref.name);
+    return makeError(ErrorCode::kNotFound,
+                     std::string(control::kFunctionNotFoundPrefix) + ref.name);
   }
   return fn;
+}
+
+asio::awaitable<Result<void>> Invoker::enqueue(const std::string& account_id,
+                                               const control::FunctionRef& ref, std::string payload,
+                                               const std::string& request_id, size_t max_payload) {
+  if (payload.size() > max_payload) co_return payloadTooLarge(max_payload);
+  Result<control::FunctionPtr> fn = resolve(account_id, ref);
+  if (!fn) co_return fn.error();
+  // A named value, not a temporary in the co_await expression: GCC 12 destroys such temporaries
+  // twice when they are arguments of an awaited coroutine.
+  queue::NewEvent event{request_id, queue::FunctionTarget{account_id, (*fn)->name, ref.qualifier},
+                        std::move(payload), std::chrono::system_clock::now()};
+  Result<void> stored = co_await events_.append(std::move(event));
+  co_return stored;
 }
 
 asio::awaitable<Result<InvokeResponse>> Invoker::invoke(const std::string& account_id,

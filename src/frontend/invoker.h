@@ -18,6 +18,7 @@
 #include "control/function_service.h"
 #include "frontend/concurrency.h"
 #include "frontend/log_store.h"
+#include "queue/event_queue.h"
 #include "workermgr/worker_manager.h"
 
 namespace hearth::frontend {
@@ -26,8 +27,9 @@ inline constexpr size_t kMaxSyncPayloadBytes = 6291456;  // 6 MB request limit
 inline constexpr size_t kMaxClientContextBytes = 3583;
 inline constexpr size_t kLogTailBytes = 4096;
 
-// kRequestTooLarge, in Lambda's words, for a synchronous payload over kMaxSyncPayloadBytes.
-Error syncPayloadTooLarge();
+// kRequestTooLarge, in Lambda's words, for an invoke payload over `limit` bytes.
+Error payloadTooLarge(size_t limit);
+// The synchronous limit, kMaxSyncPayloadBytes.
 Result<void> checkSyncPayloadSize(size_t bytes);
 
 struct InvokeOptions {
@@ -46,7 +48,7 @@ struct InvokeResponse {
 class Invoker {
  public:
   Invoker(control::FunctionService& functions, workermgr::WorkerManager& workers, LogStore& logs,
-          std::string region);
+          queue::EventQueue& events, std::string region);
 
   // Synchronous (RequestResponse) invoke. Errors: kNotFound, kRequestTooLarge,
   // kInvalidParameter (bad client context / qualifier), kTooManyRequests (Error::reason set),
@@ -56,6 +58,14 @@ class Invoker {
                                                         const control::FunctionRef& ref,
                                                         std::string payload,
                                                         const InvokeOptions& options);
+
+  // Asynchronous (Event) invoke: resolves as invoke() would and stores the event durably, with
+  // `request_id` for every attempt; the queue's poller runs it later. Completes only once the
+  // event is on disk. Errors: kNotFound, kRequestTooLarge (over `max_payload`),
+  // kInvalidParameter (qualifier), kStorageFull (the data directory is full), kIo.
+  boost::asio::awaitable<Result<void>> enqueue(const std::string& account_id,
+                                               const control::FunctionRef& ref, std::string payload,
+                                               const std::string& request_id, size_t max_payload);
 
   // Resolves as invoke() would, without running anything (InvocationType DryRun).
   Result<control::FunctionPtr> resolve(const std::string& account_id,
@@ -68,6 +78,7 @@ class Invoker {
   control::FunctionService& functions_;
   workermgr::WorkerManager& workers_;
   LogStore& logs_;
+  queue::EventQueue& events_;
   ConcurrencyLimiter concurrency_;
   std::string region_;
   size_t in_flight_ = 0;

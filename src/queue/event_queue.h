@@ -23,13 +23,12 @@
 // called there, and awaitables resume there.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
 
 #include "common/result.h"
 #include "common/time_format.h"
@@ -114,8 +113,7 @@ class EventQueue {
   // Ends the lease and makes the event ready again at `visible_at`, with `attempts` recorded.
   // Takes effect at once; it is persisted in the background (a crash before that only means the
   // event is delivered again sooner, with the previous attempt count).
-  virtual Result<void> reschedule(const Event& event, uint32_t attempts,
-                                  SystemTime visible_at) = 0;
+  virtual Result<void> reschedule(const Event& event, uint32_t attempts, SystemTime visible_at) = 0;
 
   // Hands out no event of the function before `until` (it is throttled). Not persisted.
   virtual void pause(const FunctionTarget& function, SystemTime until) = 0;

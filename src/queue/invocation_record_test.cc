@@ -24,14 +24,14 @@ TEST(InvocationRecordTest, HasLambdasShape) {
   json r = json::parse(invocationRecord(o));
   EXPECT_EQ(r["version"], "1.0");
   EXPECT_EQ(r["timestamp"], "2019-11-14T18:06:05.568Z");
-  EXPECT_EQ(r["requestContext"],
-            (json{{"requestId", o.request_id},
-                  {"functionArn", o.function_arn},
-                  {"condition", "RetriesExhausted"},
-                  {"approximateInvokeCount", 3}}));
+  EXPECT_EQ(r["requestContext"], (json{{"requestId", o.request_id},
+                                       {"functionArn", o.function_arn},
+                                       {"condition", "RetriesExhausted"},
+                                       {"approximateInvokeCount", 3}}));
   EXPECT_EQ(r["requestPayload"]["ORDER_IDS"][0], "9e07af03");
-  EXPECT_EQ(r["responseContext"],
-            (json{{"statusCode", 200}, {"executedVersion", "$LATEST"}, {"functionError", "Unhandled"}}));
+  EXPECT_EQ(
+      r["responseContext"],
+      (json{{"statusCode", 200}, {"executedVersion", "$LATEST"}, {"functionError", "Unhandled"}}));
   EXPECT_EQ(r["responsePayload"]["errorMessage"], "boom");
   EXPECT_FALSE(r.contains("payloadsOmitted"));
 }

@@ -58,7 +58,8 @@ void Journal::commitGroup(std::vector<Pending>& group) {
       break;
     }
     const char* end = results[i] ? "RELEASE job" : "ROLLBACK TO job; RELEASE job";
-    if (Result<void> r = db_.exec(end, "ending a savepoint"); !r) group_error = std::move(r).error();
+    if (Result<void> r = db_.exec(end, "ending a savepoint"); !r)
+      group_error = std::move(r).error();
   }
   if (!group_error) {
     if (Result<void> commit = db_.exec("COMMIT", "committing queue writes"); !commit) {

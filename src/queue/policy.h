@@ -17,7 +17,7 @@ inline constexpr uint32_t kMaxRetryAttempts = 2;  // MaximumRetryAttempts 0–2,
 inline constexpr uint32_t kDefaultRetryAttempts = 2;
 inline constexpr std::chrono::seconds kMinEventAge{60};  // MaximumEventAgeInSeconds 60–21600
 inline constexpr std::chrono::seconds kMaxEventAge{21600};
-inline constexpr size_t kMaxAsyncPayloadBytes = 1048576;      // Invoke with InvocationType Event
+inline constexpr size_t kMaxAsyncPayloadBytes = 1048576;       // Invoke with InvocationType Event
 inline constexpr size_t kMaxInvokeAsyncPayloadBytes = 262144;  // the legacy InvokeAsync API
 
 // Where an outcome can be delivered. A function destination receives the invocation record as an

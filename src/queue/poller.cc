@@ -1,7 +1,6 @@
 #include "queue/poller.h"
 
 #include <algorithm>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -140,8 +139,8 @@ asio::awaitable<void> Poller::settle(const Event& event, const std::optional<Eve
                                      const AttemptResult* response) {
   const SystemTime at = now();
   const std::string arn = target_.functionArn(event.target);
-  InvocationOutcome outcome{at, event.request_id, arn, condition, invoke_count, event.payload,
-                            std::nullopt};
+  InvocationOutcome outcome{at,           event.request_id, arn,         condition,
+                            invoke_count, event.payload,    std::nullopt};
   if (response) {
     outcome.response = InvocationOutcome::Response{response->executed_version,
                                                    response->function_error, response->payload};
@@ -168,9 +167,8 @@ asio::awaitable<void> Poller::settle(const Event& event, const std::optional<Eve
       if (d->kind == Destination::Kind::kFunction) {
         handoff.events.push_back(NewEvent{newUuid(), d->function, record, at});
       } else {
-        handoff.dead_letters.push_back(NewDeadLetter{d->account_id, d->queue, record,
-                                                     event.request_id, event.target,
-                                                     event.payload});
+        handoff.dead_letters.push_back(NewDeadLetter{
+            d->account_id, d->queue, record, event.request_id, event.target, event.payload});
       }
     }
   }

@@ -3,12 +3,11 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
-#include <map>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "queue/sqlite_event_queue.h"
@@ -36,8 +35,7 @@ class FakeTarget final : public EventTarget {
     return it == policies.end() ? EventPolicy{} : it->second;
   }
   std::string functionArn(const FunctionTarget& f) override {
-    return "arn:aws:lambda:us-east-1:" + f.account_id + ":function:" + f.function_name +
-           ":$LATEST";
+    return "arn:aws:lambda:us-east-1:" + f.account_id + ":function:" + f.function_name + ":$LATEST";
   }
   asio::awaitable<Result<AttemptResult>> invoke(const Event& e) override {
     calls[e.target.function_name].push_back(e.request_id);
@@ -58,8 +56,7 @@ class FakeTarget final : public EventTarget {
   }
 
   static bool known(const std::string& name) {
-    return name == "ok" || name == "fails" || name == "busy" || name == "broken" ||
-           name == "dest";
+    return name == "ok" || name == "fails" || name == "busy" || name == "broken" || name == "dest";
   }
 
   std::map<std::string, EventPolicy> policies;
@@ -170,10 +167,10 @@ TEST_F(PollerTest, AFailingFunctionIsTriedOnePlusMaxRetriesTimesThenDeadLettered
 TEST_F(PollerTest, FailuresGoToOnFailureAndTheDeadLetterQueueNotTheDefault) {
   EventPolicy p;
   p.max_retries = 0;
-  p.on_failure = Destination{Destination::Kind::kDeadLetterQueue, "arn:aws:sqs:x", {}, kAccount,
-                             "on-failure"};
-  p.dead_letter = Destination{Destination::Kind::kDeadLetterQueue, "arn:aws:sqs:y", {}, kAccount,
-                              "dlq"};
+  p.on_failure =
+      Destination{Destination::Kind::kDeadLetterQueue, "arn:aws:sqs:x", {}, kAccount, "on-failure"};
+  p.dead_letter =
+      Destination{Destination::Kind::kDeadLetterQueue, "arn:aws:sqs:y", {}, kAccount, "dlq"};
   target_.policies["fails"] = p;
   append("fails", "req-1");
   drain();
@@ -199,8 +196,8 @@ TEST_F(PollerTest, ThrottlesAndPlatformFailuresAreNotAttempts) {
 TEST_F(PollerTest, AnEventOlderThanItsMaximumAgeIsNotInvoked) {
   EventPolicy p;
   p.max_age = std::chrono::seconds(60);
-  p.on_failure = Destination{Destination::Kind::kDeadLetterQueue, "arn:aws:sqs:x", {}, kAccount,
-                             "expired"};
+  p.on_failure =
+      Destination{Destination::Kind::kDeadLetterQueue, "arn:aws:sqs:x", {}, kAccount, "expired"};
   target_.policies["ok"] = p;
   append("ok", "req-old", "{}", std::chrono::system_clock::now() - std::chrono::seconds(61));
   drain();

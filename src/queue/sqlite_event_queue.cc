@@ -3,12 +3,11 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
-
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <utility>
 
 #include "common/log.h"
 
@@ -157,8 +156,7 @@ DeadLetter readDeadLetter(sqlite3_stmt* stmt, const std::string& account_id,
 
 // The dead letters a redrive or delete names: `ids` (those that exist in the queue), or every
 // entry of the queue when `ids` is empty.
-Result<std::vector<DeadLetter>> selectDeadLetters(const Database& db,
-                                                  const std::string& account_id,
+Result<std::vector<DeadLetter>> selectDeadLetters(const Database& db, const std::string& account_id,
                                                   const std::string& queue,
                                                   const std::vector<uint64_t>& ids) {
   std::vector<DeadLetter> out;
@@ -206,8 +204,8 @@ Result<std::unique_ptr<SqliteEventQueue>> SqliteEventQueue::open(const std::stri
     Result<int64_t> page_size = db->queryInt("PRAGMA page_size");
     if (!page_size) return page_size.error();
     const uint64_t pages = std::max<uint64_t>(options.max_database_bytes / *page_size, 1);
-    HEARTH_TRY(db->exec("PRAGMA max_page_count = " + std::to_string(pages),
-                        "limiting the queue's size"));
+    HEARTH_TRY(
+        db->exec("PRAGMA max_page_count = " + std::to_string(pages), "limiting the queue's size"));
   }
   std::unique_ptr<SqliteEventQueue> queue(new SqliteEventQueue(std::move(executor), options));
   HEARTH_TRY(queue->load(*db));
@@ -455,8 +453,7 @@ asio::awaitable<Result<DeadLetterPage>> SqliteEventQueue::listDeadLetters(std::s
   co_return page;
 }
 
-asio::awaitable<Result<size_t>> SqliteEventQueue::redrive(std::string account_id,
-                                                          std::string queue,
+asio::awaitable<Result<size_t>> SqliteEventQueue::redrive(std::string account_id, std::string queue,
                                                           std::vector<uint64_t> ids) {
   const SystemTime now = std::chrono::system_clock::now();
   std::vector<std::pair<uint64_t, NewEvent>> moved;

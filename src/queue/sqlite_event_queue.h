@@ -12,14 +12,13 @@
 // database work; completions are posted back to the executor.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "queue/event_queue.h"
 #include "queue/journal.h"

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
-
-#include <boost/asio/io_context.hpp>
 
 #include "queue/testing/run.h"
 
@@ -16,9 +15,9 @@ namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-using testing::runUntilDone;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::runUntilDone;
 
 const FunctionTarget kFn{"111111111111", "orders", ""};
 const FunctionTarget kDest{"111111111111", "audit", "$LATEST"};

@@ -71,9 +71,9 @@ Result<Database> Database::open(const std::string& path, const Schema& schema,
                                 std::span<const std::string_view> statements) {
   sqlite3* raw = nullptr;
   // NOMUTEX: the owner serialises all use of the connection.
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error error = sqliteError(raw, rc, "opening " + path);
     sqlite3_close(raw);  // a handle is returned even on failure (or null, which is a no-op)
@@ -119,8 +119,8 @@ Result<Database> Database::open(const std::string& path, const Schema& schema,
     if (*version != current) {
       HEARTH_TRY(db.exec("PRAGMA application_id = " + std::to_string(schema.application_id),
                          "setting application_id"));
-      HEARTH_TRY(db.exec("PRAGMA user_version = " + std::to_string(current),
-                         "setting user_version"));
+      HEARTH_TRY(
+          db.exec("PRAGMA user_version = " + std::to_string(current), "setting user_version"));
     }
     return {};
   };

@@ -25,7 +25,7 @@ namespace hearth::store::sqlite {
 
 // What a database file is and how it reaches its current schema.
 struct Schema {
-  std::string_view what;  // "metadata", "event queue": for messages
+  std::string_view what;   // "metadata", "event queue": for messages
   int32_t application_id;  // PRAGMA application_id that marks the file as this schema's
   // migrations[i] takes the schema from version i to i + 1; the current version is
   // migrations.size(). Append only: a released step never changes.

@@ -20,8 +20,9 @@ Fixtures other test files rely on (a stable contract):
 - new_account(name=None) -> Account (a fresh account made with `hearthd account create`).
 - raw_request(method, path, body=b"", headers=None, when=None, access_key=None,
   secret_key=None, send_body=None) -> hearth_e2e.RawResponse (SigV4-signed, sent as is).
-- spawn_hearthd(env_credentials=True, extra_args=()) -> a private, started Hearthd; stopped
-  at teardown.
+- spawn_hearthd(env_credentials=True, extra_args=(), data_dir=None) -> a private, started
+  Hearthd (its own data dir unless given); stopped at teardown.
+Every hearthd here runs with he.FAST_RETRIES (asynchronous retries after 0.5 s, not a minute).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def pytest_sessionfinish(session, exitstatus):
 def hearthd(tmp_path_factory):
     base = tmp_path_factory.mktemp("hearthd")
     server = he.Hearthd(base / "data", base / "hearthd.log", access_key=he.random_access_key(),
-                        secret_key=he.random_secret_key())
+                        secret_key=he.random_secret_key(), extra_args=he.FAST_RETRIES)
     server.start()
     yield server
     rc = server.stop()
@@ -90,12 +91,12 @@ def hearthd(tmp_path_factory):
 def spawn_hearthd(tmp_path):
     servers: list[he.Hearthd] = []
 
-    def spawn(env_credentials: bool = True, extra_args=()) -> he.Hearthd:
+    def spawn(env_credentials: bool = True, extra_args=(), data_dir=None) -> he.Hearthd:
         base = tmp_path / f"hearthd-{len(servers)}"
-        server = he.Hearthd(base / "data", base / "hearthd.log",
+        server = he.Hearthd(data_dir or base / "data", base / "hearthd.log",
                             access_key=he.random_access_key() if env_credentials else None,
                             secret_key=he.random_secret_key() if env_credentials else None,
-                            extra_args=tuple(extra_args))
+                            extra_args=(*he.FAST_RETRIES, *extra_args))
         servers.append(server)
         server.start()
         return server

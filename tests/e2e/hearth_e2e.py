@@ -43,6 +43,10 @@ ROLE = "arn:aws:iam::123456789012:role/x"
 AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2; an `aws` on PATH may be a v1 CLI.
 
 MAX_SYNC_PAYLOAD = 6291456  # bytes, Invoke request limit
+MAX_ASYNC_PAYLOAD = 1048576  # bytes, Invoke with InvocationType Event
+# Asynchronous retries wait 0.5 s (then 1 s) instead of Lambda's minute (then two).
+RETRY_BASE_MS = 500
+FAST_RETRIES = ("--event-retry-base-ms", str(RETRY_BASE_MS))
 UNZIPPED_LIMIT = 262144000  # bytes
 
 _LISTENING = re.compile(r"listening on http://([0-9.]+):([0-9]+)")
@@ -122,6 +126,7 @@ class Hearthd:
                         f"build --target hearthd) or set HEARTH_BIN_DIR", pytrace=False)
         assert self.proc is None, "hearthd already running"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}",
@@ -188,6 +193,47 @@ class Hearthd:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def kill9(self) -> None:
+        """SIGKILL, as a crash would: no draining, no shutdown path. Waits for the exit."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self._forget()
+
+    def function_log(self, account_id: str, name: str) -> str:
+        """Everything logged for the function so far (all its log streams, in no set order)."""
+        root = self.data_dir / "logs" / account_id / name
+        return "".join(p.read_text(errors="replace") for p in sorted(root.rglob("*.log")))
+
+    def hearth_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Runs the `hearth` command against this daemon with the root account's keys."""
+        env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": self.access_key or "",
+               "AWS_SECRET_ACCESS_KEY": self.secret_key or "", "AWS_REGION": self.region}
+        proc = subprocess.run([str(bin_dir() / "hearth"), "--endpoint-url", self.endpoint, *args],
+                              env=env, capture_output=True, text=True, timeout=60)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"hearth {' '.join(args)} exited {proc.returncode}\n"
+                                 f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+        return proc
+
+    def dead_letters(self, queue: str = "default", access_key: str | None = None,
+                     secret_key: str | None = None) -> list[dict]:
+        """Every entry of a queue of the account's built-in dead-letter store (Hearth's API)."""
+        entries, marker = [], None
+        while True:
+            path = f"/hearth/2026-12-01/dead-letters/{queue}?MaxItems=1000"
+            if marker:
+                path += f"&Marker={marker}"
+            resp = signed_request(self.endpoint, "GET", path,
+                                  access_key=access_key or self.access_key,
+                                  secret_key=secret_key or self.secret_key, region=self.region)
+            assert resp.status == 200, str(resp)
+            body = resp.json()
+            entries += body["DeadLetters"]
+            marker = body.get("NextMarker")
+            if not marker:
+                return entries
+
     def _forget(self) -> None:
         self.proc = None
         if self in LIVE_SERVERS:
@@ -215,6 +261,19 @@ class Hearthd:
 
 # ---------------------------------------------------------------------------------------------
 # Clients
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Polls `predicate` until it returns something truthy (returned) or fails the test after
+    `timeout` seconds, saying what was awaited. A bound on waiting, not a speed assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}", pytrace=False)
+        time.sleep(interval)
 
 
 def client_config(**overrides) -> botocore.config.Config:

@@ -169,17 +169,6 @@ def test_dry_run(create_function, invoke):
     assert ok(invoke(name, {"op": "count"}))["count"] == 1
 
 
-def test_event_invocation_is_refused_until_async_lands(lam, create_function, invoke):
-    name = create_function()["FunctionName"]
-    with pytest.raises(lam.exceptions.ClientError) as exc:
-        invoke(name, {"op": "echo"}, InvocationType="Event")
-    code, status, resp = he.client_error(exc)
-    assert 400 <= status < 600
-    assert code.endswith("Exception") and code != str(status), resp
-    assert resp["Error"]["Message"], resp
-    assert resp["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-errortype"), resp
-
-
 def assert_throttled(exc):
     code, status, resp = he.client_error(exc)
     assert (code, status) == ("TooManyRequestsException", 429), resp

@@ -1,13 +1,12 @@
 // Test helper: runs a coroutine to completion on an io_context and returns its value.
 #pragma once
 
-#include <chrono>
-#include <future>
-#include <utility>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <future>
+#include <utility>
 
 namespace hearth::queue::testing {
 

@@ -1,0 +1,68 @@
+#include "frontend/event_target_impl.h"
+
+#include "common/log.h"
+#include "control/destination.h"
+
+namespace hearth::frontend {
+namespace {
+
+// A destination stored with the function, parsed again for delivery. It was validated when it
+// was configured; one that no longer parses (the deployment's region changed) is skipped, and
+// the event's failure then falls back to the account's default dead-letter queue.
+std::optional<queue::Destination> destination(const std::string& arn, std::string_view region,
+                                              const std::string& account_id,
+                                              control::DestinationUse use) {
+  if (arn.empty()) return std::nullopt;
+  Result<queue::Destination> d = control::parseDestinationArn(arn, region, account_id, use);
+  if (!d) {
+    LOG_WARN("destination {} of account {} skipped: {}", arn, account_id, d.error().toString());
+    return std::nullopt;
+  }
+  return std::move(*d);
+}
+
+}  // namespace
+
+EventTargetImpl::EventTargetImpl(control::FunctionService& functions, Invoker& invoker,
+                                 std::string region)
+    : functions_(functions), invoker_(invoker), region_(std::move(region)) {}
+
+std::optional<queue::EventPolicy> EventTargetImpl::policy(const queue::FunctionTarget& target) {
+  Result<control::FunctionPtr> fn = invoker_.resolve(
+      target.account_id, control::FunctionRef{target.function_name, target.qualifier});
+  if (!fn) return std::nullopt;
+  const control::Function& f = **fn;
+  queue::EventPolicy p;
+  if (const std::optional<control::EventInvokeConfig>& c = f.event_invoke_config) {
+    p.max_retries = c->max_retries.value_or(queue::kDefaultRetryAttempts);
+    if (c->max_age_s) p.max_age = std::chrono::seconds(*c->max_age_s);
+    p.on_success = destination(c->on_success, region_, f.account_id,
+                               control::DestinationUse::kEventInvokeConfig);
+    p.on_failure = destination(c->on_failure, region_, f.account_id,
+                               control::DestinationUse::kEventInvokeConfig);
+  }
+  p.dead_letter = destination(f.dead_letter_arn, region_, f.account_id,
+                              control::DestinationUse::kDeadLetterConfig);
+  return p;
+}
+
+std::string EventTargetImpl::functionArn(const queue::FunctionTarget& target) {
+  // Lambda's records name the version that ran: unqualified invokes run $LATEST.
+  return control::functionArn(region_, target.account_id, target.function_name,
+                              target.qualifier.empty() ? "$LATEST" : target.qualifier);
+}
+
+boost::asio::awaitable<Result<queue::AttemptResult>> EventTargetImpl::invoke(
+    const queue::Event& event) {
+  InvokeOptions options;
+  options.request_id = event.request_id;
+  // Named, not a temporary in the co_await expression (GCC 12 destroys those twice).
+  const control::FunctionRef ref{event.target.function_name, event.target.qualifier};
+  Result<InvokeResponse> r =
+      co_await invoker_.invoke(event.target.account_id, ref, event.payload, options);
+  if (!r) co_return r.error();
+  co_return queue::AttemptResult{r->function_error, std::move(r->payload),
+                                 std::move(r->executed_version)};
+}
+
+}  // namespace hearth::frontend
