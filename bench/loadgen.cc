@@ -8,29 +8,29 @@
 // requests that are not measured, it runs for --duration seconds or --requests requests and
 // prints one JSON object:
 //   {"requests", "errors", "seconds", "throughput_rps", "p50_us", "p90_us", "p99_us", "max_us"}
-// A reply that is not 200, or that carries X-Amz-Function-Error, or a failed connection counts
-// as an error. Latency is measured per request with steady_clock, from just before the request
-// is written to when the whole response has been read.
+// A reply that is not 200 (202 with --invocation-type Event), or that carries
+// X-Amz-Function-Error, or a failed connection counts as an error. Latency is measured per request
+// with steady_clock, from just before the request is written to when the whole response has been
+// read.
 //
 // Signing: the signature covers X-Amz-Date, which has one-second resolution, so each connection
 // signs its request again whenever the second changes and reuses it within the same second —
 // byte-for-byte what signing every request would send.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <nlohmann/json.hpp>
 
 #include "api/sigv4.h"
 #include "common/encoding.h"
@@ -58,6 +58,7 @@ struct Options {
   std::string secret_key;
   std::string region;
   bool no_sign = false;
+  std::string invocation_type;  // X-Amz-Invocation-Type, when set
 };
 
 struct Endpoint {
@@ -146,8 +147,9 @@ class Connection {
         ++stats->errors;
         continue;
       }
-      bool ok = res->result() == bhttp::status::ok &&
-                res->find("X-Amz-Function-Error") == res->end();
+      const bhttp::status expected =
+          options_.invocation_type == "Event" ? bhttp::status::accepted : bhttp::status::ok;
+      bool ok = res->result() == expected && res->find("X-Amz-Function-Error") == res->end();
       if (!ok) ++stats->errors;
       if (!ok && !reported_) {
         reported_ = true;
@@ -237,6 +239,7 @@ int run(Options o) {
   http::Request tmpl{*method, o.path, 11};
   tmpl.set(bhttp::field::host, endpoint->host_header);
   tmpl.set(bhttp::field::user_agent, "hearth-loadgen");
+  if (!o.invocation_type.empty()) tmpl.set("X-Amz-Invocation-Type", o.invocation_type);
   if (*method == bhttp::verb::post || *method == bhttp::verb::put) tmpl.body() = o.payload;
   tmpl.prepare_payload();
 
@@ -294,13 +297,17 @@ int main(int argc, char** argv) {
   hearth::bench::Options o;
   o.access_key = hearth::bench::env("AWS_ACCESS_KEY_ID");
   o.secret_key = hearth::bench::env("AWS_SECRET_ACCESS_KEY");
-  o.region = hearth::bench::env("AWS_REGION", hearth::bench::env("AWS_DEFAULT_REGION", "us-east-1"));
+  o.region =
+      hearth::bench::env("AWS_REGION", hearth::bench::env("AWS_DEFAULT_REGION", "us-east-1"));
 
   CLI::App app{"hearth-loadgen: closed-loop, SigV4-signed HTTP load against a Hearth endpoint"};
   app.add_option("--endpoint", o.endpoint, "http://host:port")->capture_default_str();
   app.add_option("--function", o.function, "function to invoke")->capture_default_str();
   app.add_option("--payload", o.payload, "request body for POST/PUT")->capture_default_str();
   app.add_option("--method", o.method, "HTTP method")->capture_default_str();
+  app.add_option("--invocation-type", o.invocation_type,
+                 "X-Amz-Invocation-Type (Event: durable accepts, 202 expected)")
+      ->check(CLI::IsMember({"RequestResponse", "Event", "DryRun"}));
   app.add_option("--path", o.path, "request target (default: the function's invocations path)");
   app.add_option("--concurrency,-c", o.concurrency, "connections")
       ->check(CLI::PositiveNumber)

@@ -99,3 +99,29 @@ if mem:
 flush("Idle warm sandbox memory, KiB, medians (target hearth-init RSS <= 2048 KiB)",
       ["runtime", "sandboxes", "init RSS", "init RSS max", "init PSS", "runtime RSS",
        "total RSS", "total PSS", "cgroup usage"])
+
+for c in [1, 2, 4, 8, 16, 32, 64]:
+    r = load(f"async-accept-c{c}")
+    if r:
+        row(c, ms(r["p50_us"]), ms(r["p90_us"]), ms(r["p99_us"]), f"{r['throughput_rps']:.0f}",
+            r["errors"])
+r = load("async-sqlite-insert")
+if r:
+    row("bare SQLite loop, 1 row per commit", ms(r["commit_p50_us"]), "-", ms(r["commit_p99_us"]),
+        f"{r['rows_per_second']:.0f}", 0)
+flush("Durable async accepts, Invoke Event -> 202 (target >= 5,000/s)",
+      ["conc."] + lg)
+
+r = load("async-accept-to-start")
+if r:
+    row("accept-to-start, idle function", r["n"], ms(r["p50_us"]), ms(r["p99_us"]), ms(r["max_us"]))
+    flush("Async latency", ["what", "events", "p50 ms", "p99 ms", "max ms"])
+r = load("async-drain")
+if r:
+    row("drain", r["events"], f"{r['seconds']:.2f}", f"{r['events_per_second']:.0f}")
+    flush("Async drain", ["what", "events", "seconds", "events/s"])
+r = load("async-recovery")
+if r:
+    row("kill -9, restart", r["queued_events"], f"{r['to_listening_s']:.3f}",
+        f"{r['to_first_event_s']:.3f}")
+    flush("Recovery after kill -9", ["what", "queued events", "to listening s", "to first event s"])

@@ -121,15 +121,18 @@ asio::awaitable<void> Poller::process(Event event) {
 }
 
 void Poller::backOff(const Event& event, std::optional<SystemTime> expiry) {
-  uint32_t& failures = backoffs_[{event.target.account_id, event.target.function_name}];
-  failures = std::min<uint32_t>(failures + 1, 32);
-  std::chrono::milliseconds delay = options_.backoff_max;
-  if (failures < 32 && options_.backoff_min * (int64_t{1} << (failures - 1)) < delay) {
-    delay = options_.backoff_min * (int64_t{1} << (failures - 1));
+  Backoff& b = backoffs_[{event.target.account_id, event.target.function_name}];
+  const SystemTime at = now();
+  if (at >= b.until) {
+    b.steps = std::min<uint32_t>(b.steps + 1, 31);
+    std::chrono::milliseconds delay = options_.backoff_max;
+    if (options_.backoff_min * (int64_t{1} << (b.steps - 1)) < delay) {
+      delay = options_.backoff_min * (int64_t{1} << (b.steps - 1));
+    }
+    b.until = at + delay;
+    queue_.pause(event.target, b.until);
   }
-  const SystemTime until = earlier(now() + delay, expiry);
-  queue_.pause(event.target, until);
-  if (Result<void> r = queue_.reschedule(event, event.attempts, until); !r) {
+  if (Result<void> r = queue_.reschedule(event, event.attempts, earlier(b.until, expiry)); !r) {
     LOG_WARN("event {}: {}", event.request_id, r.error().toString());
   }
 }

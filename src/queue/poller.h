@@ -90,8 +90,14 @@ class Poller {
   size_t in_flight_ = 0;
   bool stopping_ = false;
   bool running_ = false;
-  // Consecutive throttles or platform failures per function, for the backoff.
-  std::map<std::pair<std::string, std::string>, uint32_t> backoffs_;
+  // A function's backoff: how many times in a row it was throttled (or failed on the platform's
+  // side), and until when it is paused. Events of one batch that are throttled together share
+  // one step: only a throttle after the pause ended escalates it.
+  struct Backoff {
+    uint32_t steps = 0;
+    SystemTime until{};
+  };
+  std::map<std::pair<std::string, std::string>, Backoff> backoffs_;
   // Cancelled to wake run() (a slot freed) and stop() (a settle finished).
   boost::asio::steady_timer wake_;
 };

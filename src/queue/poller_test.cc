@@ -39,6 +39,7 @@ class FakeTarget final : public EventTarget {
   }
   asio::awaitable<Result<AttemptResult>> invoke(const Event& e) override {
     calls[e.target.function_name].push_back(e.request_id);
+    call_times[e.target.function_name].push_back(std::chrono::steady_clock::now());
     payloads[e.target.function_name].push_back(e.payload);
     const std::string& name = e.target.function_name;
     if (name == "busy" && throttles > 0) {
@@ -62,6 +63,7 @@ class FakeTarget final : public EventTarget {
   std::map<std::string, EventPolicy> policies;
   std::map<std::string, std::vector<std::string>> calls;  // function -> request ids, in order
   std::map<std::string, std::vector<std::string>> payloads;
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> call_times;
   int throttles = 0;
   bool broken_once = true;
 };
@@ -72,14 +74,20 @@ class PollerTest : public ::testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "hearth-poller-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    auto q = SqliteEventQueue::open((dir_ / "queue.db").string(), io_.get_executor());
-    ASSERT_TRUE(q.ok()) << q.error().toString();
-    queue_ = std::move(q).value();
     PollerOptions options;
     options.concurrency = 4;
     options.retry_base = milliseconds(20);
     options.backoff_min = milliseconds(5);
     options.backoff_max = milliseconds(40);
+    startPoller(options);
+  }
+
+  void startPoller(PollerOptions options) {
+    if (poller_) runUntilDone(io_, poller_->stop());
+    auto q = SqliteEventQueue::open((dir_ / "queue.db").string(), io_.get_executor());
+    ASSERT_TRUE(q.ok()) << q.error().toString();
+    poller_.reset();
+    queue_ = std::move(q).value();  // stop() closed the previous one
     poller_ = std::make_unique<Poller>(*queue_, target_, io_.get_executor(), options);
     poller_->start();
   }
@@ -191,6 +199,22 @@ TEST_F(PollerTest, ThrottlesAndPlatformFailuresAreNotAttempts) {
   EXPECT_EQ(target_.calls["busy"].size(), 4u);  // 3 throttles, then it ran
   EXPECT_EQ(target_.calls["broken"].size(), 2u);
   EXPECT_TRUE(deadLetters("default").empty());
+}
+
+TEST_F(PollerTest, EventsThrottledTogetherShareOneBackoffStep) {
+  // Eight events, each throttled once, four at a time: the backoff grows per round of throttles
+  // (20, then 40 ms), not per event (which would reach 20 ms << 7 = 2.56 s).
+  PollerOptions options;
+  options.concurrency = 4;
+  options.backoff_min = milliseconds(20);
+  options.backoff_max = std::chrono::seconds(10);
+  startPoller(options);
+  target_.throttles = 8;
+  for (int i = 0; i < 8; ++i) append("busy", "req-" + std::to_string(i));
+  drain();
+  const auto& times = target_.call_times["busy"];
+  ASSERT_EQ(times.size(), 16u);
+  EXPECT_LT(times.back() - times.front(), std::chrono::seconds(1));
 }
 
 TEST_F(PollerTest, AnEventOlderThanItsMaximumAgeIsNotInvoked) {
