@@ -48,6 +48,9 @@ struct NewEvent {
   FunctionTarget target;
   std::string payload;
   SystemTime accepted_at{};  // when the client's request was accepted; starts the event's age
+  // How many destination hops led to this event: 0 for a client's invoke, n + 1 for the record
+  // an event of depth n sent to a destination function (the poller stops loops with it).
+  uint32_t depth = 0;
 };
 
 // An event under a lease.
@@ -59,6 +62,7 @@ struct Event {
   std::string payload;
   SystemTime accepted_at{};
   uint32_t attempts = 0;  // function attempts already made
+  uint32_t depth = 0;     // NewEvent::depth
 };
 
 // An entry to put in an account's built-in dead-letter store: the invocation record a person

@@ -20,6 +20,11 @@ inline constexpr std::chrono::seconds kMaxEventAge{21600};
 inline constexpr size_t kMaxAsyncPayloadBytes = 1048576;       // Invoke with InvocationType Event
 inline constexpr size_t kMaxInvokeAsyncPayloadBytes = 262144;  // the legacy InvokeAsync API
 
+// The longest chain of destination functions an event may start (A's record to B, B's to C,
+// ...): Lambda stops recursive loops after 16 invocations. A record that would go one hop
+// further goes to the account's default dead-letter queue instead.
+inline constexpr uint32_t kMaxDestinationDepth = 16;
+
 // Where an outcome can be delivered. A function destination receives the invocation record as an
 // asynchronous event; a dead-letter queue is a queue of the account's built-in dead-letter
 // store, named by an SQS-shaped ARN (arn:aws:sqs:<region>:<account>:<queue>).

@@ -167,8 +167,16 @@ asio::awaitable<void> Poller::settle(const Event& event, const std::optional<Eve
   if (!destinations.empty()) {
     const std::string record = invocationRecord(outcome);
     for (const Destination* d : destinations) {
-      if (d->kind == Destination::Kind::kFunction) {
-        handoff.events.push_back(NewEvent{newUuid(), d->function, record, at});
+      if (d->kind == Destination::Kind::kFunction && event.depth < kMaxDestinationDepth) {
+        handoff.events.push_back(NewEvent{newUuid(), d->function, record, at, event.depth + 1});
+      } else if (d->kind == Destination::Kind::kFunction) {
+        LOG_WARN(
+            "event {}: destination {} would be hop {} of a loop; the record goes to the "
+            "'{}' dead-letter queue",
+            event.request_id, d->arn, event.depth + 1, kDefaultDeadLetterQueue);
+        handoff.dead_letters.push_back(
+            NewDeadLetter{event.target.account_id, kDefaultDeadLetterQueue, record,
+                          event.request_id, event.target, event.payload});
       } else {
         handoff.dead_letters.push_back(NewDeadLetter{
             d->account_id, d->queue, record, event.request_id, event.target, event.payload});

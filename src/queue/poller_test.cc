@@ -147,6 +147,19 @@ TEST_F(PollerTest, SuccessGoesToOnSuccessWithTheRecord) {
   EXPECT_TRUE(deadLetters("default").empty());
 }
 
+TEST_F(PollerTest, ADestinationLoopStopsAfterSixteenHops) {
+  EventPolicy p;
+  p.on_success = Destination{Destination::Kind::kFunction, "arn:ok",
+                             FunctionTarget{kAccount, "ok", ""}, "", ""};
+  target_.policies["ok"] = p;  // every success invokes the function again
+  append("ok", "req-loop");
+  drain();
+  EXPECT_EQ(target_.calls["ok"].size(), 1 + kMaxDestinationDepth);
+  std::vector<DeadLetter> dl = deadLetters("default");
+  ASSERT_EQ(dl.size(), 1u);
+  EXPECT_EQ(json::parse(dl[0].entry.record)["requestContext"]["condition"], "Success");
+}
+
 TEST_F(PollerTest, AFailingFunctionIsTriedOnePlusMaxRetriesTimesThenDeadLettered) {
   for (uint32_t retries : {0u, 1u, 2u}) {
     SCOPED_TRACE(retries);

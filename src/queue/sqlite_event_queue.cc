@@ -39,7 +39,8 @@ constexpr std::array<std::string_view, 1> kMigrations = {
         payload       BLOB NOT NULL,
         accepted_at   INTEGER NOT NULL,
         attempts      INTEGER NOT NULL,
-        visible_at    INTEGER NOT NULL
+        visible_at    INTEGER NOT NULL,
+        depth         INTEGER NOT NULL
       ) STRICT;
       CREATE TABLE dead_letters (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -72,7 +73,7 @@ enum Stmt : size_t {
 constexpr std::array<std::string_view, kStmtCount> kStatementSql = {
     // kInsertEvent
     "INSERT INTO events (request_id, account_id, function_name, qualifier, payload, accepted_at, "
-    "attempts, visible_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "attempts, visible_at, depth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     // kDeleteEvent
     "DELETE FROM events WHERE id = ?1",
     // kUpdateEvent
@@ -81,7 +82,7 @@ constexpr std::array<std::string_view, kStmtCount> kStatementSql = {
     "SELECT payload FROM events WHERE id = ?1",
     // kSelectEvents
     "SELECT id, request_id, account_id, function_name, qualifier, accepted_at, attempts, "
-    "visible_at, length(payload) FROM events ORDER BY id",
+    "visible_at, length(payload), depth FROM events ORDER BY id",
     // kInsertDeadLetter
     "INSERT INTO dead_letters (account_id, queue, created_at, record, request_id, function_name, "
     "qualifier, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -114,6 +115,7 @@ Result<uint64_t> insertEvent(const Database& db, const NewEvent& e, std::string_
   HEARTH_TRY(bindInt(stmt, 6, toEpochMillis(e.accepted_at)));
   HEARTH_TRY(bindInt(stmt, 7, attempts));
   HEARTH_TRY(bindInt(stmt, 8, toEpochMillis(visible_at)));
+  HEARTH_TRY(bindInt(stmt, 9, e.depth));
   HEARTH_TRY(stepDone(db, stmt, "storing an event"));
   return static_cast<uint64_t>(sqlite3_last_insert_rowid(db.handle()));
 }
@@ -231,6 +233,7 @@ Result<void> SqliteEventQueue::load(const Database& db) {
     s.attempts = static_cast<uint32_t>(sqlite3_column_int64(stmt, 6));
     SystemTime visible_at = fromEpochMillis(sqlite3_column_int64(stmt, 7));
     s.payload_size = static_cast<size_t>(sqlite3_column_int64(stmt, 8));
+    s.depth = static_cast<uint32_t>(sqlite3_column_int64(stmt, 9));
     scheduler_.add(id, LaneKey{s.target.account_id, s.target.function_name}, visible_at);
     stored_.emplace(id, std::move(s));
   }
@@ -257,6 +260,7 @@ void SqliteEventQueue::track(uint64_t id, const NewEvent& event,
   s.request_id = event.request_id;
   s.target = event.target;
   s.accepted_at = event.accepted_at;
+  s.depth = event.depth;
   s.payload_size = payload->size();
   if (cached_bytes_ + s.payload_size <= options_.payload_cache_bytes) {
     cached_bytes_ += s.payload_size;
@@ -331,7 +335,7 @@ asio::awaitable<Result<std::vector<Event>>> SqliteEventQueue::materialize(
   std::vector<size_t> cold;  // indexes into events whose payload is on disk only
   for (const Scheduler::Leased& l : leased) {
     const Stored& s = stored_.at(l.id);
-    Event e{l.id, l.token, s.request_id, s.target, {}, s.accepted_at, s.attempts};
+    Event e{l.id, l.token, s.request_id, s.target, {}, s.accepted_at, s.attempts, s.depth};
     if (s.payload) {
       e.payload = *s.payload;
     } else {

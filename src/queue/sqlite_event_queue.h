@@ -67,6 +67,7 @@ class SqliteEventQueue final : public EventQueue {
     FunctionTarget target;
     SystemTime accepted_at;
     uint32_t attempts = 0;
+    uint32_t depth = 0;
     std::shared_ptr<const std::string> payload;  // null when not held in memory
     size_t payload_size = 0;
   };
