@@ -1,5 +1,6 @@
 // Fuzzes the JSON body parsers of the function operations (src/api/function_json.h):
-// CreateFunction, UpdateFunctionConfiguration, UpdateFunctionCode and parseJsonObject under them.
+// CreateFunction, UpdateFunctionConfiguration, UpdateFunctionCode, Put/UpdateFunctionEventInvoke-
+// Config and parseJsonObject under them.
 // The body is the client's. The parsers must never crash or throw (an exception escaping here
 // is a finding: libFuzzer reports it as a crash), and each error must render as the API's error
 // reply (api::errorResponse) without throwing either, whatever bytes its message quotes.
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t op = data[0];
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (op % 4) {
+  switch (op % 5) {
     case 0: {
       auto in = api::parseCreateFunction(body);
       if (!in) {
@@ -48,6 +49,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 2: {
       auto in = api::parseUpdateFunctionCode(body);
+      if (!in) render(in.error());
+      break;
+    }
+    case 3: {
+      auto in = api::parseEventInvokeConfig(body);
       if (!in) render(in.error());
       break;
     }

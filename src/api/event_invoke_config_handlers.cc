@@ -24,40 +24,6 @@ Result<std::string> qualifierOf(const Call& c) {
   return std::string("$LATEST");
 }
 
-Result<control::EventInvokeConfigSettings> parseSettings(std::string_view body) {
-  Result<json> obj = parseJsonObject(body);
-  if (!obj) return obj.error();
-  control::EventInvokeConfigSettings s;
-  Result<std::optional<int64_t>> retries =
-      optionalInteger(*obj, "MaximumRetryAttempts", "maximumRetryAttempts");
-  if (!retries) return retries.error();
-  s.max_retries = *retries;
-  Result<std::optional<int64_t>> age =
-      optionalInteger(*obj, "MaximumEventAgeInSeconds", "maximumEventAgeInSeconds");
-  if (!age) return age.error();
-  s.max_age_s = *age;
-  if (const json* dc = member(*obj, "DestinationConfig")) {
-    if (!dc->is_object()) return typeError("destinationConfig", "a structure");
-    struct Side {
-      const char* field;
-      const char* path;
-      std::optional<std::string> control::EventInvokeConfigSettings::*target;
-    };
-    for (const Side& side : {Side{"OnSuccess", "destinationConfig.onSuccess.destination",
-                                  &control::EventInvokeConfigSettings::on_success},
-                             Side{"OnFailure", "destinationConfig.onFailure.destination",
-                                  &control::EventInvokeConfigSettings::on_failure}}) {
-      const json* o = member(*dc, side.field);
-      if (o == nullptr) continue;
-      if (!o->is_object()) return typeError(side.path, "a structure");
-      Result<std::optional<std::string>> arn = optionalString(*o, "Destination", side.path);
-      if (!arn) return arn.error();
-      s.*side.target = arn->value_or("");  // {} removes the destination
-    }
-  }
-  return s;
-}
-
 json destinationJson(const std::string& arn) {
   json d = json::object();
   if (!arn.empty()) d["Destination"] = arn;
@@ -91,7 +57,7 @@ Error noConfig(const Call& c, const std::string& qualifier) {
 HandlerResult put(Call& c, bool merge) {
   Result<std::string> qualifier = qualifierOf(c);
   if (!qualifier) co_return qualifier.error();
-  Result<control::EventInvokeConfigSettings> settings = parseSettings(c.req.body());
+  Result<control::EventInvokeConfigSettings> settings = parseEventInvokeConfig(c.req.body());
   if (!settings) co_return settings.error();
   const std::string& account = c.caller.account_id;
   Result<control::FunctionPtr> f = co_await offload(c.deps.blocking, [&] {

@@ -1,6 +1,6 @@
 // JSON of the function operations: rendering FunctionConfiguration exactly as Lambda does, and
-// reading the bodies of CreateFunction, UpdateFunctionConfiguration and UpdateFunctionCode into
-// control-plane values with Lambda's type checks.
+// reading the bodies of CreateFunction, UpdateFunctionConfiguration, UpdateFunctionCode and
+// Put/UpdateFunctionEventInvokeConfig into control-plane values with Lambda's type checks.
 //
 // Parsing rules, shared by every operation:
 //   - a body that is not a JSON object → kInvalidRequestContent ("Could not parse request body
@@ -78,5 +78,9 @@ struct UpdateCodeInput {
 
 // Requires ZipFile.
 Result<UpdateCodeInput> parseUpdateFunctionCode(std::string_view body);
+
+// Put/UpdateFunctionEventInvokeConfig: MaximumRetryAttempts, MaximumEventAgeInSeconds and
+// DestinationConfig.{OnSuccess,OnFailure}.Destination (an empty {} removes a destination).
+Result<control::EventInvokeConfigSettings> parseEventInvokeConfig(std::string_view body);
 
 }  // namespace hearth::api

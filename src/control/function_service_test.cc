@@ -833,6 +833,85 @@ TEST_F(FunctionServiceTest, FunctionsSurviveRestart) {
   EXPECT_FALSE(service_->putConcurrency(kAccountA, "persist", 901).ok());
 }
 
+TEST_F(FunctionServiceTest, EventInvokeConfigPutMergesDeletesAndSurvivesRestart) {
+  FunctionPtr f = mustCreate(kAccountA, "async");
+  ASSERT_NE(f, nullptr);
+  const std::string dlq = std::string("arn:aws:sqs:us-east-1:") + kAccountA + ":dlq";
+  const std::string fn = std::string("arn:aws:lambda:us-east-1:") + kAccountA + ":function:dest";
+
+  EventInvokeConfigSettings put;
+  put.max_retries = 1;
+  put.max_age_s = 120;
+  put.on_failure = dlq;
+  Result<FunctionPtr> r = service_->putEventInvokeConfig(kAccountA, "async", put, false);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ((*r)->revision_id, f->revision_id) << "not part of the configuration";
+
+  EventInvokeConfigSettings update;
+  update.on_success = fn + ":$LATEST";
+  r = service_->putEventInvokeConfig(kAccountA, "async", update, true);
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  const EventInvokeConfig merged = *(*r)->event_invoke_config;
+  EXPECT_EQ(merged.max_retries, 1u);
+  EXPECT_EQ(merged.max_age_s, 120u);
+  EXPECT_EQ(merged.on_failure, dlq);
+  EXPECT_EQ(merged.on_success, fn + ":$LATEST");
+
+  FunctionSettings dead_letter;
+  dead_letter.dead_letter_arn = dlq;
+  ASSERT_TRUE(service_->updateConfiguration(kAccountA, "async", dead_letter, "").ok());
+
+  reopen();
+  Result<FunctionPtr> loaded = service_->get(kAccountA, "async");
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_TRUE((*loaded)->event_invoke_config.has_value());
+  EventInvokeConfig stored = merged;  // times are stored to the millisecond
+  stored.last_modified = fromEpochMillis(toEpochMillis(merged.last_modified));
+  EXPECT_EQ(*(*loaded)->event_invoke_config, stored);
+  EXPECT_EQ((*loaded)->dead_letter_arn, dlq);
+
+  // Put replaces: unset fields are gone.
+  EventInvokeConfigSettings replace;
+  replace.max_retries = 0;
+  r = service_->putEventInvokeConfig(kAccountA, "async", replace, false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE((*r)->event_invoke_config->max_age_s.has_value());
+  EXPECT_TRUE((*r)->event_invoke_config->on_failure.empty());
+
+  // Out of range, a foreign or unsupported destination: refused, nothing changed.
+  struct Bad {
+    EventInvokeConfigSettings s;
+    ErrorCode code;
+  };
+  std::vector<Bad> bad(6);
+  bad[0].s.max_retries = 3;
+  bad[1].s.max_age_s = 59;
+  bad[2].s.on_failure = "arn:aws:sqs:us-east-1:999999999999:q";
+  bad[3].s.on_success = "arn:aws:lambda:eu-west-1:" + std::string(kAccountA) + ":function:f";
+  bad[4].s.on_failure = "arn:aws:sns:us-east-1:" + std::string(kAccountA) + ":topic";
+  bad[4].code = ErrorCode::kUnsupported;
+  bad[5].s.on_failure = "not-an-arn";
+  for (size_t i = 0; i < bad.size(); ++i) {
+    if (i != 4) bad[i].code = ErrorCode::kInvalidParameter;
+    Result<FunctionPtr> refused =
+        service_->putEventInvokeConfig(kAccountA, "async", bad[i].s, true);
+    ASSERT_FALSE(refused.ok()) << i;
+    EXPECT_EQ(refused.error().code, bad[i].code) << i << ": " << refused.error().toString();
+  }
+  EXPECT_EQ((*service_->get(kAccountA, "async"))->event_invoke_config->max_retries, 0u);
+
+  FunctionSettings function_as_dlq;
+  function_as_dlq.dead_letter_arn = fn;
+  EXPECT_EQ(service_->updateConfiguration(kAccountA, "async", function_as_dlq, "").error().code,
+            ErrorCode::kInvalidParameter);
+
+  ASSERT_TRUE(service_->deleteEventInvokeConfig(kAccountA, "async").ok());
+  EXPECT_EQ(service_->deleteEventInvokeConfig(kAccountA, "async").error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(service_->putEventInvokeConfig(kAccountA, "missing", replace, false).error().code,
+            ErrorCode::kNotFound);
+}
+
 TEST_F(FunctionServiceTest, CodeReferencesAreRebuiltOnLoad) {
   FunctionPtr one = mustCreate(kAccountA, "one");
   ASSERT_NE(mustCreate(kAccountA, "two"), nullptr);
