@@ -1,4 +1,5 @@
-// Text encodings used on the API: hex, base64, and URI percent-encoding (RFC 3986).
+// Text encodings used on the API: hex, base64, URI percent-encoding (RFC 3986), and UTF-8
+// validation.
 #pragma once
 
 #include <optional>
@@ -25,5 +26,9 @@ std::optional<std::string> base64Decode(std::string_view text);
 std::string uriEncode(std::string_view s, bool keep_slash);
 // Decodes %XX escapes ('+' is left alone). nullopt on a malformed escape.
 std::optional<std::string> uriDecode(std::string_view s);
+
+// True if `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF),
+// i.e. it can be a JSON string as it is.
+bool isValidUtf8(std::string_view s);
 
 }  // namespace hearth

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "common/crypto.h"
 #include "common/time_format.h"
 
@@ -41,4 +43,26 @@ TEST(TimeFormat, LambdaTimestamp) {
 }
 
 }  // namespace
+TEST(EncodingTest, Utf8Validation) {
+  const std::vector<std::string_view> good = {"",
+                                              "plain",
+                                              "caf\xc3\xa9",
+                                              "\xe2\x82\xac",
+                                              "\xf0\x9f\x98\x80",
+                                              "\xf4\x8f\xbf\xbf",
+                                              std::string_view("\0", 1)};
+  for (std::string_view s : good) EXPECT_TRUE(isValidUtf8(s)) << s;
+  const std::vector<std::string_view> bad = {"\xff",
+                                             "\xc3",
+                                             "\xc0\xaf",
+                                             "\xe0\x80\xaf",
+                                             "\xed\xa0\x80",
+                                             "\xf4\x90\x80\x80",
+                                             "\xf8\x88\x80\x80\x80",
+                                             "a\x80",
+                                             "\xe2\x82",
+                                             "\xc3\x28"};
+  for (std::string_view s : bad) EXPECT_FALSE(isValidUtf8(s)) << s;
+}
+
 }  // namespace hearth

@@ -137,6 +137,17 @@ class EventQueue {
                                                                    std::string queue,
                                                                    std::vector<uint64_t> ids) = 0;
 
+  // Positions of stream event sources (an event source mapping's checkpoint), kept with the
+  // events so that a failed batch's hand-off and the position after it are stored in one step.
+  // The position stored for `source`, or nullopt if none is.
+  virtual boost::asio::awaitable<Result<std::optional<std::string>>> position(
+      std::string source) = 0;
+  // Stores `position` for `source` and `handoff`, atomically.
+  virtual boost::asio::awaitable<Result<void>> advance(std::string source, std::string position,
+                                                       Handoff handoff) = 0;
+  // Forgets `source`'s position (its mapping was deleted). No error if there was none.
+  virtual boost::asio::awaitable<Result<void>> forgetPosition(std::string source) = 0;
+
   // Wakes every lease() waiter with an empty result; later lease() calls return at once.
   virtual void close() = 0;
 

@@ -54,6 +54,10 @@ constexpr std::array<std::string_view, 1> kMigrations = {
         payload       BLOB NOT NULL
       ) STRICT;
       CREATE INDEX dead_letters_by_queue ON dead_letters (account_id, queue, id);
+      CREATE TABLE positions (
+        source   TEXT NOT NULL PRIMARY KEY,
+        position TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
     )sql",
 };
 
@@ -67,6 +71,9 @@ enum Stmt : size_t {
   kListDeadLetters,
   kSelectDeadLetter,
   kDeleteDeadLetter,
+  kSelectPosition,
+  kUpsertPosition,
+  kDeletePosition,
   kStmtCount,
 };
 
@@ -94,6 +101,13 @@ constexpr std::array<std::string_view, kStmtCount> kStatementSql = {
     "FROM dead_letters WHERE account_id = ?1 AND queue = ?2 AND id = ?3",
     // kDeleteDeadLetter
     "DELETE FROM dead_letters WHERE id = ?1",
+    // kSelectPosition
+    "SELECT position FROM positions WHERE source = ?1",
+    // kUpsertPosition
+    "INSERT INTO positions (source, position) VALUES (?1, ?2) "
+    "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
+    // kDeletePosition
+    "DELETE FROM positions WHERE source = ?1",
 };
 
 Result<void> stepDone(const Database& db, sqlite3_stmt* stmt, std::string_view what) {
@@ -376,6 +390,25 @@ asio::awaitable<Result<std::vector<Event>>> SqliteEventQueue::materialize(
   co_return events;
 }
 
+Result<void> SqliteEventQueue::storeHandoff(const Database& db, const Handoff& handoff,
+                                            SystemTime now, std::vector<uint64_t>& new_ids) {
+  for (const NewEvent& e : handoff.events) {
+    Result<uint64_t> id = insertEvent(db, e, e.payload, 0, e.accepted_at);
+    if (!id) return id.error();
+    new_ids.push_back(*id);
+  }
+  for (const NewDeadLetter& d : handoff.dead_letters) HEARTH_TRY(insertDeadLetter(db, d, now));
+  return {};
+}
+
+void SqliteEventQueue::trackHandoff(const std::vector<uint64_t>& new_ids, Handoff& handoff) {
+  for (size_t i = 0; i < new_ids.size(); ++i) {
+    auto payload = std::make_shared<const std::string>(std::move(handoff.events[i].payload));
+    track(new_ids[i], handoff.events[i], std::move(payload));
+  }
+  if (!new_ids.empty()) wakeWaiters();
+}
+
 asio::awaitable<Result<void>> SqliteEventQueue::complete(const Event& event, Handoff handoff) {
   if (!scheduler_.holds(event.id, event.lease)) {
     co_return makeError(ErrorCode::kConflict, "the event's lease has expired");
@@ -384,22 +417,57 @@ asio::awaitable<Result<void>> SqliteEventQueue::complete(const Event& event, Han
   std::vector<uint64_t> new_ids;
   Result<void> done = co_await transact([&](const Database& db) -> Result<void> {
     HEARTH_TRY(deleteById(db, kDeleteEvent, event.id, "removing a completed event"));
-    for (const NewEvent& e : handoff.events) {
-      Result<uint64_t> id = insertEvent(db, e, e.payload, 0, e.accepted_at);
-      if (!id) return id.error();
-      new_ids.push_back(*id);
-    }
-    for (const NewDeadLetter& d : handoff.dead_letters) HEARTH_TRY(insertDeadLetter(db, d, now));
-    return {};
+    return storeHandoff(db, handoff, now, new_ids);
   });
   if (!done) co_return done;
   forget(event.id);
-  for (size_t i = 0; i < new_ids.size(); ++i) {
-    auto payload = std::make_shared<const std::string>(std::move(handoff.events[i].payload));
-    track(new_ids[i], handoff.events[i], std::move(payload));
-  }
-  if (!new_ids.empty()) wakeWaiters();
+  trackHandoff(new_ids, handoff);
   co_return Result<void>();
+}
+
+asio::awaitable<Result<std::optional<std::string>>> SqliteEventQueue::position(std::string source) {
+  std::optional<std::string> found;
+  Result<void> read = co_await transact([&](const Database& db) -> Result<void> {
+    sqlite3_stmt* stmt = db.stmt(kSelectPosition);
+    StmtScope scope(stmt);
+    HEARTH_TRY(bindText(stmt, 1, source));
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      found = columnText(stmt, 0);
+    } else if (rc != SQLITE_DONE) {
+      return sqliteError(db.handle(), rc, "reading a stream position");
+    }
+    return {};
+  });
+  if (!read) co_return read.error();
+  co_return found;
+}
+
+asio::awaitable<Result<void>> SqliteEventQueue::advance(std::string source, std::string position,
+                                                        Handoff handoff) {
+  const SystemTime now = std::chrono::system_clock::now();
+  std::vector<uint64_t> new_ids;
+  Result<void> done = co_await transact([&](const Database& db) -> Result<void> {
+    sqlite3_stmt* stmt = db.stmt(kUpsertPosition);
+    StmtScope scope(stmt);
+    HEARTH_TRY(bindText(stmt, 1, source));
+    HEARTH_TRY(bindText(stmt, 2, position));
+    HEARTH_TRY(stepDone(db, stmt, "storing a stream position"));
+    return storeHandoff(db, handoff, now, new_ids);
+  });
+  if (!done) co_return done;
+  trackHandoff(new_ids, handoff);
+  co_return Result<void>();
+}
+
+asio::awaitable<Result<void>> SqliteEventQueue::forgetPosition(std::string source) {
+  Result<void> done = co_await transact([&](const Database& db) -> Result<void> {
+    sqlite3_stmt* stmt = db.stmt(kDeletePosition);
+    StmtScope scope(stmt);
+    HEARTH_TRY(bindText(stmt, 1, source));
+    return stepDone(db, stmt, "forgetting a stream position");
+  });
+  co_return done;
 }
 
 Result<void> SqliteEventQueue::reschedule(const Event& event, uint32_t attempts,

@@ -57,6 +57,10 @@ class SqliteEventQueue final : public EventQueue {
   boost::asio::awaitable<Result<size_t>> deleteDeadLetters(std::string account_id,
                                                            std::string queue,
                                                            std::vector<uint64_t> ids) override;
+  boost::asio::awaitable<Result<std::optional<std::string>>> position(std::string source) override;
+  boost::asio::awaitable<Result<void>> advance(std::string source, std::string position,
+                                               Handoff handoff) override;
+  boost::asio::awaitable<Result<void>> forgetPosition(std::string source) override;
   void close() override;
   size_t depth() const override { return scheduler_.size(); }
 
@@ -77,6 +81,11 @@ class SqliteEventQueue final : public EventQueue {
 
   // Runs `job` in the journal and resumes on the executor once it is committed.
   boost::asio::awaitable<Result<void>> transact(Journal::Job job);
+  // Stores a hand-off inside a transaction; `new_ids` receives the ids of its events.
+  static Result<void> storeHandoff(const store::sqlite::Database& db, const Handoff& handoff,
+                                   SystemTime now, std::vector<uint64_t>& new_ids);
+  // After the hand-off's transaction committed: schedules its events.
+  void trackHandoff(const std::vector<uint64_t>& new_ids, Handoff& handoff);
   // Makes a newly stored event known: scheduled, its payload cached if the budget allows.
   void track(uint64_t id, const NewEvent& event, std::shared_ptr<const std::string> payload);
   void forget(uint64_t id);

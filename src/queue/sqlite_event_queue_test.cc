@@ -268,6 +268,45 @@ TEST_F(SqliteEventQueueTest, DeadLettersPageRedriveAndDelete) {
   EXPECT_TRUE(none->entries.empty());
 }
 
+TEST_F(SqliteEventQueueTest, StreamPositionsAdvanceAtomicallyWithTheirHandoffs) {
+  open();
+  auto none = runUntilDone(io_, queue_->position("mapping-1"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(runUntilDone(io_, queue_->advance("mapping-1", "1700000000000-0", {})).ok());
+  Handoff failed;
+  failed.dead_letters.push_back(
+      NewDeadLetter{kFn.account_id, "stream-failures", "{}", "req-batch", kFn, "{\"Records\":[]}"});
+  failed.events.push_back(event("dest-1", "{}", kDest));
+  ASSERT_TRUE(runUntilDone(io_, queue_->advance("mapping-1", "1700000000005-2", failed)).ok());
+  EXPECT_EQ(queue_->depth(), 1u) << "the hand-off's event is scheduled";
+
+  open();
+  auto stored = runUntilDone(io_, queue_->position("mapping-1"));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->value_or(""), "1700000000005-2");
+  EXPECT_EQ(queue_->depth(), 1u);
+  auto page = runUntilDone(io_, queue_->listDeadLetters(kFn.account_id, "stream-failures", 0, 10));
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].entry.request_id, "req-batch");
+
+  // A hand-off that cannot be stored leaves the position where it was.
+  open(SqliteQueueOptions{.max_database_bytes = 64 * 1024});
+  Handoff huge;
+  huge.dead_letters.push_back(NewDeadLetter{kFn.account_id, "stream-failures", "{}", "req-big", kFn,
+                                            std::string(256 * 1024, 'x')});
+  Result<void> full = runUntilDone(io_, queue_->advance("mapping-1", "1700000000009-0", huge));
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code, ErrorCode::kStorageFull);
+  EXPECT_EQ(runUntilDone(io_, queue_->position("mapping-1"))->value_or(""), "1700000000005-2");
+
+  ASSERT_TRUE(runUntilDone(io_, queue_->forgetPosition("mapping-1")).ok());
+  EXPECT_FALSE(runUntilDone(io_, queue_->position("mapping-1"))->has_value());
+  EXPECT_TRUE(runUntilDone(io_, queue_->forgetPosition("mapping-1")).ok());
+}
+
 TEST_F(SqliteEventQueueTest, RefusesAnotherApplicationsDatabase) {
   {
     auto other = store::sqlite::Database::open(
