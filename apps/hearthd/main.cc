@@ -22,7 +22,9 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "control/account_registry.h"
+#include "control/event_source_mapping.h"
 #include "control/function_service.h"
+#include "eventsources/mapping_runner.h"
 #include "frontend/event_target_impl.h"
 #include "frontend/invoker.h"
 #include "frontend/log_store.h"
@@ -199,8 +201,29 @@ int serve(const ServeOptions& o) {
                                popts.retry_base / 60 + std::chrono::milliseconds(1));
   popts.backoff_max = std::min(std::chrono::milliseconds(300000), popts.retry_base * 5);
   queue::Poller poller(*events, event_target, io.get_executor(), popts);
-  api::ApiService api(api::ApiService::Deps{accounts, functions, invoker, *code, *events,
-                                            blocking.get_executor(), o.region, randomHex(32)});
+
+  // Event source mappings: their pollers follow the control plane's changes, applied on the
+  // data plane in order.
+  eventsources::MappingRunner streams(*events, event_target, io.get_executor());
+  control::EventSourceMappingService mappings(*store, functions, o.region);
+  orDie(mappings.load(), "load event source mappings");
+  auto run_mapping = [&streams, region = o.region](const std::string& uuid, control::MappingPtr m) {
+    if (!m) return streams.submit(uuid, std::nullopt, false);
+    Result<eventsources::StreamMapping> s = frontend::streamMappingOf(*m, region);
+    if (!s) {
+      LOG_ERROR("event source mapping {}: {}", uuid, s.error().toString());
+      return;
+    }
+    streams.submit(uuid, std::move(*s), m->enabled);
+  };
+  for (const control::MappingPtr& m : mappings.all()) run_mapping(m->uuid, m);
+  mappings.setChangeListener([&io, run_mapping](const std::string& uuid, control::MappingPtr m) {
+    asio::post(io, [run_mapping, uuid, m] { run_mapping(uuid, m); });
+  });
+
+  api::ApiService api(api::ApiService::Deps{accounts, functions, invoker, *code, *events, mappings,
+                                            streams, blocking.get_executor(), o.region,
+                                            randomHex(32)});
 
   http::ServerOptions sopts;
   sopts.body_limit = api::kMaxRequestBodyBytes;
@@ -224,7 +247,9 @@ int serve(const ServeOptions& o) {
         io,
         [&]() -> asio::awaitable<void> {
           co_await server->drain();
-          // Events being invoked finish; the rest stay queued for the next start.
+          // Events being invoked finish; the rest stay queued for the next start. Stream
+          // pollers store the position of the batch they were running.
+          co_await streams.stop();
           co_await poller.stop();
           workers.shutdown();
         },

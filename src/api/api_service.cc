@@ -38,6 +38,7 @@ ApiService::ApiService(Deps deps) : deps_(std::move(deps)) {
   const std::string f(kFunction);
   const std::string eic = "/2019-09-25/functions/{FunctionName}/event-invoke-config";
   const std::string dlq = "/hearth/2026-12-01/dead-letters/{Queue}";
+  const std::string esm = "/2015-03-31/event-source-mappings";
   struct Entry {
     verb method;
     std::string path;
@@ -87,6 +88,17 @@ ApiService::ApiService(Deps deps) : deps_(std::move(deps)) {
       {verb::get,
        eic + "/list",
        {Op::kListFunctionEventInvokeConfigs, "ListFunctionEventInvokeConfigs", true, false}},
+      {verb::post, esm, {Op::kCreateEventSourceMapping, "CreateEventSourceMapping", false, false}},
+      {verb::get, esm, {Op::kListEventSourceMappings, "ListEventSourceMappings", false, false}},
+      {verb::get,
+       esm + "/{UUID}",
+       {Op::kGetEventSourceMapping, "GetEventSourceMapping", false, false}},
+      {verb::put,
+       esm + "/{UUID}",
+       {Op::kUpdateEventSourceMapping, "UpdateEventSourceMapping", false, false}},
+      {verb::delete_,
+       esm + "/{UUID}",
+       {Op::kDeleteEventSourceMapping, "DeleteEventSourceMapping", false, false}},
       {verb::get, dlq, {Op::kListDeadLetters, "ListDeadLetters", false, false}},
       {verb::post, dlq + "/redrive", {Op::kRedriveDeadLetters, "RedriveDeadLetters", false, false}},
       {verb::post, dlq + "/delete", {Op::kDeleteDeadLetters, "DeleteDeadLetters", false, false}},
@@ -220,6 +232,21 @@ awaitable<http::Response> ApiService::dispatch(http::Request& req, const std::st
       break;
     case Operation::kListFunctionEventInvokeConfigs:
       res = co_await listFunctionEventInvokeConfigs(call);
+      break;
+    case Operation::kCreateEventSourceMapping:
+      res = co_await createEventSourceMapping(call);
+      break;
+    case Operation::kGetEventSourceMapping:
+      res = co_await getEventSourceMapping(call);
+      break;
+    case Operation::kListEventSourceMappings:
+      res = co_await listEventSourceMappings(call);
+      break;
+    case Operation::kUpdateEventSourceMapping:
+      res = co_await updateEventSourceMapping(call);
+      break;
+    case Operation::kDeleteEventSourceMapping:
+      res = co_await deleteEventSourceMapping(call);
       break;
     case Operation::kListDeadLetters:
       res = co_await listDeadLetters(call);

@@ -1,7 +1,8 @@
 // The Lambda REST API (shared/refs/lambda-api.md §1–2) as an http::Handler: request ids, routing,
 // SigV4 authentication, {FunctionName} resolution, and dispatch to one handler file per operation
 // group — function_handlers.cc (create/get/list/update/delete), invoke_handler.cc,
-// event_invoke_config_handlers.cc, concurrency_handlers.cc, account_handlers.cc,
+// event_invoke_config_handlers.cc, event_source_mapping_handlers.cc, concurrency_handlers.cc,
+// account_handlers.cc,
 // dead_letter_handlers.cc (Hearth's dead-letter store), code_download.cc.
 //
 // Every reply carries `x-amzn-RequestId` (a fresh UUID per request; an invoke's request id is the
@@ -28,7 +29,9 @@
 
 #include "codestore/code_store.h"
 #include "control/account_registry.h"
+#include "control/event_source_mapping.h"
 #include "control/function_service.h"
+#include "eventsources/mapping_runner.h"
 #include "frontend/invoker.h"
 #include "http/message.h"
 #include "http/router.h"
@@ -52,6 +55,9 @@ class ApiService {
     codestore::CodeStore& code;
     // The event queue: the built-in dead-letter store's operations.
     queue::EventQueue& events;
+    control::EventSourceMappingService& mappings;
+    // The mappings' pollers, for LastProcessingResult.
+    const eventsources::MappingRunner& streams;
     // Thread pool for blocking control-plane work (FunctionService writes, code reads).
     boost::asio::any_io_executor blocking;
     // The region this deployment answers for: ARNs name it, and requests signed for another
@@ -81,6 +87,11 @@ class ApiService {
     kGetFunctionEventInvokeConfig,
     kDeleteFunctionEventInvokeConfig,
     kListFunctionEventInvokeConfigs,
+    kCreateEventSourceMapping,
+    kGetEventSourceMapping,
+    kListEventSourceMappings,
+    kUpdateEventSourceMapping,
+    kDeleteEventSourceMapping,
     kListDeadLetters,
     kRedriveDeadLetters,
     kDeleteDeadLetters,

@@ -24,6 +24,7 @@
 #include "codestore/testing/zip_builder.h"
 #include "common/encoding.h"
 #include "control/function_name.h"
+#include "frontend/event_target_impl.h"
 #include "frontend/log_store.h"
 #include "http/client.h"
 #include "http/server.h"
@@ -90,9 +91,13 @@ class ApiServiceTest : public ::testing::Test {
     events_ = std::move(*events);
     invoker_ =
         std::make_unique<frontend::Invoker>(*functions_, *workers_, *logs_, *events_, kRegion);
-    api_ = std::make_unique<ApiService>(ApiService::Deps{*accounts_, *functions_, *invoker_, *code_,
-                                                         *events_, pool_.get_executor(), kRegion,
-                                                         "download-secret-for-tests"});
+    target_ = std::make_unique<frontend::EventTargetImpl>(*functions_, *invoker_, kRegion);
+    streams_ =
+        std::make_unique<eventsources::MappingRunner>(*events_, *target_, io_.get_executor());
+    mappings_ = std::make_unique<control::EventSourceMappingService>(*store_, *functions_, kRegion);
+    api_ = std::make_unique<ApiService>(
+        ApiService::Deps{*accounts_, *functions_, *invoker_, *code_, *events_, *mappings_,
+                         *streams_, pool_.get_executor(), kRegion, "download-secret-for-tests"});
 
     http::ServerOptions options;
     options.body_limit = kMaxRequestBodyBytes;
@@ -208,6 +213,9 @@ class ApiServiceTest : public ::testing::Test {
   std::unique_ptr<frontend::LogStore> logs_;
   std::unique_ptr<queue::SqliteEventQueue> events_;
   std::unique_ptr<frontend::Invoker> invoker_;
+  std::unique_ptr<frontend::EventTargetImpl> target_;
+  std::unique_ptr<eventsources::MappingRunner> streams_;
+  std::unique_ptr<control::EventSourceMappingService> mappings_;
   std::unique_ptr<ApiService> api_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<http::Client> client_;

@@ -44,8 +44,10 @@ Result<void> checkUploadSize(const Call& c, std::string_view operation) {
   return {};
 }
 
-Result<int64_t> parseMaxItems(std::optional<std::string_view> text) {
-  if (!text) return kDefaultMaxItems;
+}  // namespace
+
+Result<int64_t> parseMaxItems(std::optional<std::string_view> text, int64_t default_items) {
+  if (!text) return default_items;
   int64_t value = 0;
   auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc() || end != text->data() + text->size() || value < 1 ||
@@ -58,8 +60,6 @@ Result<int64_t> parseMaxItems(std::optional<std::string_view> text) {
   }
   return value;
 }
-
-}  // namespace
 
 HandlerResult createFunction(Call& c) {
   if (Result<void> size = checkUploadSize(c, "CreateFunction"); !size) co_return size.error();
@@ -106,7 +106,7 @@ HandlerResult getFunctionConfiguration(Call& c) {
 // Markers are opaque to clients: the base64 of the last name returned. Names sort in the same
 // order the service lists them, so the next page starts after that name.
 HandlerResult listFunctions(Call& c) {
-  Result<int64_t> max_items = parseMaxItems(c.query.get("MaxItems"));
+  Result<int64_t> max_items = parseMaxItems(c.query.get("MaxItems"), kDefaultMaxItems);
   if (!max_items) co_return max_items.error();
   std::optional<std::string_view> version = c.query.get("FunctionVersion");
   if (version && *version != "ALL") {

@@ -59,6 +59,13 @@ HandlerResult getFunctionEventInvokeConfig(Call& c);
 HandlerResult deleteFunctionEventInvokeConfig(Call& c);
 HandlerResult listFunctionEventInvokeConfigs(Call& c);
 
+// event_source_mapping_handlers.cc
+HandlerResult createEventSourceMapping(Call& c);
+HandlerResult getEventSourceMapping(Call& c);
+HandlerResult listEventSourceMappings(Call& c);
+HandlerResult updateEventSourceMapping(Call& c);
+HandlerResult deleteEventSourceMapping(Call& c);
+
 // dead_letter_handlers.cc (Hearth's own API)
 HandlerResult listDeadLetters(Call& c);
 HandlerResult redriveDeadLetters(Call& c);
@@ -80,6 +87,9 @@ std::string presignCodeUrl(const ApiService::Deps& deps, std::string_view host,
 // Serves GET /hearth/code/{CodeId}: kInvalidSignature for a missing, expired or wrong signature.
 HandlerResult downloadCode(const ApiService::Deps& deps, const http::QueryParams& query,
                            std::string_view code_id);
+
+// ?MaxItems= of a List operation: 1–10000, `default_items` when absent; kInvalidParameter else.
+Result<int64_t> parseMaxItems(std::optional<std::string_view> text, int64_t default_items);
 
 // Reply builders.
 http::Response jsonResponse(boost::beast::http::status status, const nlohmann::json& body);

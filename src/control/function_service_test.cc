@@ -25,6 +25,7 @@
 #include "common/encoding.h"
 #include "common/time_format.h"
 #include "control/account_registry.h"
+#include "control/event_source_mapping.h"
 #include "store/metadata_store.h"
 
 namespace hearth::control {
@@ -910,6 +911,62 @@ TEST_F(FunctionServiceTest, EventInvokeConfigPutMergesDeletesAndSurvivesRestart)
             ErrorCode::kNotFound);
   EXPECT_EQ(service_->putEventInvokeConfig(kAccountA, "missing", replace, false).error().code,
             ErrorCode::kNotFound);
+}
+
+TEST_F(FunctionServiceTest, EventSourceMappingsAreValidatedPersistedAndAnnounced) {
+  ASSERT_NE(mustCreate(kAccountA, "consumer"), nullptr);
+  const std::string source = "arn:aws:redis:::stream/127.0.0.1:6379/0/a%3ab";
+  auto open_mappings = [&] {
+    auto m = std::make_unique<EventSourceMappingService>(*store_, *service_, "us-east-1");
+    EXPECT_TRUE(m->load().ok());
+    return m;
+  };
+  auto mappings = open_mappings();
+  std::vector<std::pair<std::string, bool>> announced;  // (uuid, still there)
+  mappings->setChangeListener(
+      [&](const std::string& uuid, MappingPtr m) { announced.emplace_back(uuid, m != nullptr); });
+
+  EventSourceMappingSettings s;
+  s.event_source_arn = source;
+  s.starting_position = "LATEST";
+  s.batch_size = 25;
+  s.bisect_on_error = true;
+  Result<MappingPtr> created = mappings->create(kAccountA, FunctionRef{"consumer", ""}, s);
+  ASSERT_TRUE(created.ok()) << created.error().toString();
+  const std::string uuid = (*created)->uuid;
+  EXPECT_EQ((*created)->event_source_arn, "arn:aws:redis:::stream/127.0.0.1:6379/0/a%3Ab")
+      << "stored canonical";
+  EXPECT_EQ((*created)->max_retry_attempts, -1);
+  EXPECT_EQ(mappings->create(kAccountA, FunctionRef{"consumer", ""}, s).error().code,
+            ErrorCode::kConflict);
+  EXPECT_EQ(mappings->create(kAccountA, FunctionRef{"nobody", ""}, s).error().code,
+            ErrorCode::kNotFound);
+  EXPECT_EQ(mappings->get(kAccountB, uuid).error().code, ErrorCode::kNotFound)
+      << "another account sees nothing";
+
+  EventSourceMappingSettings change;
+  change.enabled = false;
+  change.max_retry_attempts = 3;
+  ASSERT_TRUE(mappings->update(kAccountA, uuid, std::nullopt, change).ok());
+  EventSourceMappingSettings fixed;
+  fixed.starting_position = "TRIM_HORIZON";
+  EXPECT_EQ(mappings->update(kAccountA, uuid, std::nullopt, fixed).error().code,
+            ErrorCode::kInvalidParameter);
+
+  reopen();
+  mappings = open_mappings();
+  Result<MappingPtr> loaded = mappings->get(kAccountA, uuid);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE((*loaded)->enabled);
+  EXPECT_EQ((*loaded)->max_retry_attempts, 3);
+  EXPECT_EQ((*loaded)->batch_size, 25u);
+  EXPECT_TRUE((*loaded)->bisect_on_error);
+  EXPECT_EQ(mappings->list(kAccountA, std::string("consumer"), std::nullopt).size(), 1u);
+  EXPECT_TRUE(mappings->list(kAccountA, std::string("other"), std::nullopt).empty());
+  ASSERT_TRUE(mappings->remove(kAccountA, uuid).ok());
+  EXPECT_TRUE(mappings->all().empty());
+  EXPECT_EQ(announced, (std::vector<std::pair<std::string, bool>>{{uuid, true}, {uuid, true}}))
+      << "the listener of the first instance saw the create and the update";
 }
 
 TEST_F(FunctionServiceTest, CodeReferencesAreRebuiltOnLoad) {

@@ -65,4 +65,28 @@ boost::asio::awaitable<Result<queue::AttemptResult>> EventTargetImpl::invoke(
                                  std::move(r->executed_version)};
 }
 
+Result<eventsources::StreamMapping> streamMappingOf(const control::EventSourceMapping& m,
+                                                    const std::string& region) {
+  eventsources::StreamMapping s;
+  Result<eventsources::redis::StreamArn> stream =
+      eventsources::redis::parseStreamArn(m.event_source_arn);
+  if (!stream) return stream.error();
+  s.uuid = m.uuid;
+  s.event_source_arn = m.event_source_arn;
+  s.stream = std::move(*stream);
+  s.function = queue::FunctionTarget{m.account_id, m.function_name, m.qualifier};
+  s.function_arn = control::functionArn(region, m.account_id, m.function_name, m.qualifier);
+  s.region = region;
+  s.batch_size = m.batch_size;
+  s.batching_window = std::chrono::seconds(m.batching_window_s);
+  s.start_at_latest = m.starting_position == "LATEST";
+  s.max_retry_attempts = m.max_retry_attempts;
+  s.max_record_age_s = m.max_record_age_s;
+  s.bisect_on_error = m.bisect_on_error;
+  s.parallelization_factor = m.parallelization_factor;
+  s.on_failure =
+      destination(m.on_failure, region, m.account_id, control::DestinationUse::kEventInvokeConfig);
+  return s;
+}
+
 }  // namespace hearth::frontend

@@ -1,4 +1,5 @@
-// The metadata store: accounts and function records, durable across restarts.
+// The metadata store: accounts, function records and event source mappings, durable across
+// restarts.
 //
 // The store keeps records; it does not interpret them. Function configuration travels as a JSON
 // document owned by src/control, so adding a configuration field never changes the schema. SQL
@@ -32,6 +33,15 @@ struct FunctionRecord {
   bool operator==(const FunctionRecord&) const = default;
 };
 
+// One event source mapping: its UUID, owner, and configuration as a JSON document owned by
+// src/control.
+struct EventSourceMappingRecord {
+  std::string uuid;
+  std::string account_id;
+  std::string document;
+  bool operator==(const EventSourceMappingRecord&) const = default;
+};
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -50,6 +60,13 @@ class MetadataStore {
   virtual Result<void> deleteFunction(const std::string& account_id, const std::string& name) = 0;
   // Every record of every account, for loading at start-up.
   virtual Result<std::vector<FunctionRecord>> listFunctions() = 0;
+
+  // Inserts or replaces the mapping with the same uuid, durably.
+  virtual Result<void> putEventSourceMapping(const EventSourceMappingRecord& record) = 0;
+  // kNotFound if there was none.
+  virtual Result<void> deleteEventSourceMapping(const std::string& uuid) = 0;
+  // Every mapping of every account, for loading at start-up.
+  virtual Result<std::vector<EventSourceMappingRecord>> listEventSourceMappings() = 0;
 };
 
 // SQLite in WAL mode at `path`, created (with its schema) if missing. Schema migrations are

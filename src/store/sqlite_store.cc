@@ -33,6 +33,14 @@ constexpr std::array<std::string_view, kSchemaVersion> kMigrations = {
         PRIMARY KEY (account_id, name, version)
       ) STRICT, WITHOUT ROWID;
     )sql",
+    // 1 → 2: event source mappings.
+    R"sql(
+      CREATE TABLE event_source_mappings (
+        uuid       TEXT NOT NULL PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        document   TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    )sql",
 };
 
 constexpr std::array<std::string_view, SqliteMetadataStore::kStmtCount> kStatementSql = {
@@ -50,6 +58,14 @@ constexpr std::array<std::string_view, SqliteMetadataStore::kStmtCount> kStateme
     // kSelectFunctions
     "SELECT account_id, name, version, document FROM functions "
     "ORDER BY account_id, name, version",
+    // kUpsertMapping
+    "INSERT INTO event_source_mappings (uuid, account_id, document) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (uuid) DO UPDATE SET account_id = excluded.account_id, "
+    "document = excluded.document",
+    // kDeleteMapping
+    "DELETE FROM event_source_mappings WHERE uuid = ?1",
+    // kSelectMappings
+    "SELECT uuid, account_id, document FROM event_source_mappings ORDER BY uuid",
 };
 
 }  // namespace
@@ -151,6 +167,46 @@ Result<std::vector<FunctionRecord>> SqliteMetadataStore::listFunctions() {
                                      .document = columnText(stmt, 3)});
   }
   if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "listing functions");
+  return records;
+}
+
+Result<void> SqliteMetadataStore::putEventSourceMapping(const EventSourceMappingRecord& record) {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* stmt = db_.stmt(kUpsertMapping);
+  StmtScope scope(stmt);
+  HEARTH_TRY(bindText(stmt, 1, record.uuid));
+  HEARTH_TRY(bindText(stmt, 2, record.account_id));
+  HEARTH_TRY(bindText(stmt, 3, record.document));
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "writing event source mapping");
+  return {};
+}
+
+Result<void> SqliteMetadataStore::deleteEventSourceMapping(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* stmt = db_.stmt(kDeleteMapping);
+  StmtScope scope(stmt);
+  HEARTH_TRY(bindText(stmt, 1, uuid));
+  int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "deleting event source mapping");
+  if (sqlite3_changes64(db_.handle()) == 0) {
+    return makeError(ErrorCode::kNotFound, "event source mapping " + uuid + " not found");
+  }
+  return {};
+}
+
+Result<std::vector<EventSourceMappingRecord>> SqliteMetadataStore::listEventSourceMappings() {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* stmt = db_.stmt(kSelectMappings);
+  StmtScope scope(stmt);
+  std::vector<EventSourceMappingRecord> records;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    records.push_back(EventSourceMappingRecord{.uuid = columnText(stmt, 0),
+                                               .account_id = columnText(stmt, 1),
+                                               .document = columnText(stmt, 2)});
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "listing event source mappings");
   return records;
 }
 

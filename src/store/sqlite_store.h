@@ -26,7 +26,7 @@
 namespace hearth::store {
 
 // The schema version this build writes (PRAGMA user_version). See docs/formats/metadata.md.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 // PRAGMA application_id of a Hearth metadata database: "HRTH" as a big-endian int32.
 inline constexpr int kApplicationId = 0x48525448;
 
@@ -43,6 +43,9 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<void> putFunction(const FunctionRecord& record) override;
   Result<void> deleteFunction(const std::string& account_id, const std::string& name) override;
   Result<std::vector<FunctionRecord>> listFunctions() override;
+  Result<void> putEventSourceMapping(const EventSourceMappingRecord& record) override;
+  Result<void> deleteEventSourceMapping(const std::string& uuid) override;
+  Result<std::vector<EventSourceMappingRecord>> listEventSourceMappings() override;
 
   // Statements prepared once at open and reused (reset after every use).
   enum Stmt {
@@ -51,6 +54,9 @@ class SqliteMetadataStore final : public MetadataStore {
     kUpsertFunction,
     kDeleteFunction,
     kSelectFunctions,
+    kUpsertMapping,
+    kDeleteMapping,
+    kSelectMappings,
     kStmtCount,
   };
 

@@ -171,5 +171,28 @@ TEST_F(SqliteStoreTest, MissingDirectoryIsAnError) {
   EXPECT_EQ(store.error().code, ErrorCode::kIo);
 }
 
+TEST_F(SqliteStoreTest, EventSourceMappingsPersistReplaceAndDelete) {
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    EventSourceMappingRecord a{"uuid-a", "111111111111", R"({"v":1})"};
+    EventSourceMappingRecord b{"uuid-b", "222222222222", R"({"v":2})"};
+    ASSERT_TRUE(store->putEventSourceMapping(b).ok());
+    ASSERT_TRUE(store->putEventSourceMapping(a).ok());
+    a.document = R"({"v":3})";
+    ASSERT_TRUE(store->putEventSourceMapping(a).ok());  // replaces
+  }
+  auto store = open();
+  auto listed = store->listEventSourceMappings();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0], (EventSourceMappingRecord{"uuid-a", "111111111111", R"({"v":3})"}));
+  ASSERT_TRUE(store->deleteEventSourceMapping("uuid-b").ok());
+  Result<void> again = store->deleteEventSourceMapping("uuid-b");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store->listEventSourceMappings()->size(), 1u);
+}
+
 }  // namespace
 }  // namespace hearth::store
