@@ -21,6 +21,7 @@ using Batch = std::vector<const redis::StreamEntry*>;
 
 constexpr std::string_view kRetriesExhausted = "RetryAttemptsExhausted";
 constexpr std::string_view kRecordAgeExceeded = "RecordAgeExceeded";
+constexpr std::string_view kRecordTooLarge = "RecordTooLarge";
 constexpr char kPartitionKeyField[] = "partitionKey";
 
 SystemTime arrival(const redis::StreamEntry& e) {
@@ -264,9 +265,19 @@ asio::awaitable<void> StreamPoller::processBatch(Batch batch, queue::Handoff& ha
       }
     }
     queue::Event event;
+    event.payload = streamEvent(mapping_, batch);
+    if (event.payload.size() > kMaxBatchPayloadBytes) {
+      if (batch.size() == 1) {
+        fail(batch, kRecordTooLarge, attempts, request_id, nullptr, handoff);
+        co_return;
+      }
+      const auto half = batch.begin() + static_cast<ptrdiff_t>(batch.size() / 2);
+      co_await processBatch(Batch(batch.begin(), half), handoff);
+      co_await processBatch(Batch(half, batch.end()), handoff);
+      co_return;
+    }
     event.request_id = request_id = newUuid();
     event.target = mapping_.function;
-    event.payload = streamEvent(mapping_, batch);
     event.accepted_at = std::chrono::system_clock::now();
     Result<queue::AttemptResult> r = co_await target_.invoke(event);
     if (!r) {

@@ -37,6 +37,11 @@
 
 namespace hearth::eventsources {
 
+// A batch must fit one synchronous Invoke (frontend::kMaxSyncPayloadBytes, 6 MB): a larger one is
+// split in two before it runs (not an attempt), and a single record whose event is larger is
+// handed on unrun with condition RecordTooLarge (Hearth's).
+inline constexpr size_t kMaxBatchPayloadBytes = 6291456;
+
 // A mapping as the poller runs it.
 struct StreamMapping {
   std::string uuid;

@@ -285,6 +285,22 @@ TEST_F(StreamPollerTest, ParallelLanesKeepEachPartitionKeysOrder) {
   for (const auto& call : fn_.calls) EXPECT_LE(call.size(), 4u);
 }
 
+TEST_F(StreamPollerTest, BatchesOverTheInvokeLimitAreSplitAndOversizedRecordsHandedOn) {
+  const std::string big(2 * 1024 * 1024, 'x');  // four fit no batch; one fits
+  std::vector<std::string> added;
+  for (int i = 0; i < 4; ++i) added.push_back(xadd(argv("blob", big)));
+  const std::string huge = xadd(argv("blob", std::string(kMaxBatchPayloadBytes, 'y')));
+  start(mapping());
+  runUntil([&] { return storedPosition() == huge; });
+  EXPECT_EQ(ids(fn_.delivered), added);
+  for (const auto& call : fn_.calls) EXPECT_LE(call.size(), 2u);
+  std::vector<queue::DeadLetter> dl = deadLetters("default");
+  ASSERT_EQ(dl.size(), 1u);
+  json record = json::parse(dl[0].entry.record);
+  EXPECT_EQ(record["requestContext"]["condition"], "RecordTooLarge");
+  EXPECT_EQ(record["RedisStreamBatchInfo"]["startId"], huge);
+}
+
 TEST_F(StreamPollerTest, BinaryFieldsArriveLosslessly) {
   const std::string binary("\xff\x00z", 3);
   xadd(argv("blob", binary, "blob", "again"));

@@ -6,6 +6,9 @@
 namespace hearth::frontend {
 namespace {
 
+static_assert(eventsources::kMaxBatchPayloadBytes == kMaxSyncPayloadBytes,
+              "a stream batch must fit one synchronous invoke");
+
 // A destination stored with the function, parsed again for delivery. It was validated when it
 // was configured; one that no longer parses (the deployment's region changed) is skipped, and
 // the event's failure then falls back to the account's default dead-letter queue.

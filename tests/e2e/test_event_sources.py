@@ -211,6 +211,7 @@ def test_mappings_and_positions_survive_a_restart(spawn_hearthd, redis):
     server.restart()
     second = redis.xadd("r", n="2")
     he.wait_for(lambda: len(records_seen(server, account, name)) >= 2, 60, "the second record")
-    assert [r["id"] for r in records_seen(server, account, name)] == [first, second], \
-        "after the restart, delivery resumed from the stored position"
+    # Log streams (one per environment) are read in no set order: compare what ran, and how often.
+    assert sorted(r["id"] for r in records_seen(server, account, name)) == [first, second], \
+        "after the restart, delivery resumed from the stored position (each record once)"
     assert lam.get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
