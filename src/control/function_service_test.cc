@@ -23,6 +23,7 @@
 #include "common/check.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
+#include "common/testing/temp_dir.h"
 #include "common/time_format.h"
 #include "control/account_registry.h"
 #include "control/event_source_mapping.h"
@@ -99,20 +100,14 @@ std::string readText(const fs::path& p) {
 
 class TempDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hearth-control-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<store::MetadataStore> openStore() {
     auto s = store::openSqliteStore((dir_ / "metadata.db").string());
     EXPECT_TRUE(s.ok()) << s.error().toString();
     return s.ok() ? std::move(s).value() : nullptr;
   }
 
-  fs::path dir_;
+  hearth::testing::TempDir tmp_{"hearth-control"};
+  const fs::path& dir_ = tmp_.path();
 };
 
 class FunctionServiceTest : public TempDirTest {

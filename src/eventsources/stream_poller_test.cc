@@ -3,7 +3,6 @@
 #include "eventsources/stream_poller.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <set>
 
 #include "common/encoding.h"
+#include "common/testing/temp_dir.h"
 #include "eventsources/redis/testing/redis_server.h"
 #include "queue/sqlite_event_queue.h"
 #include "queue/testing/run.h"
@@ -70,9 +70,6 @@ class StreamPollerTest : public ::testing::Test {
     auto server = RedisServer::start();
     ASSERT_TRUE(server.ok()) << server.error().toString();
     redis_ = std::move(*server);
-    std::string tmpl = (fs::temp_directory_path() / "hearth-stream-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     auto q = queue::SqliteEventQueue::open((dir_ / "queue.db").string(), io_.get_executor());
     ASSERT_TRUE(q.ok()) << q.error().toString();
     queue_ = std::move(*q);
@@ -84,7 +81,6 @@ class StreamPollerTest : public ::testing::Test {
     poller_.reset();
     admin_.reset();
     queue_.reset();
-    if (!dir_.empty()) fs::remove_all(dir_);
   }
 
   StreamMapping mapping() {
@@ -145,7 +141,8 @@ class StreamPollerTest : public ::testing::Test {
   static constexpr milliseconds kTimeout{5000};
   asio::io_context io_;
   std::unique_ptr<RedisServer> redis_;
-  fs::path dir_;
+  hearth::testing::TempDir tmp_{"hearth-stream"};
+  const fs::path& dir_ = tmp_.path();
   std::unique_ptr<queue::SqliteEventQueue> queue_;
   std::unique_ptr<redis::Client> admin_;
   FakeFunction fn_;

@@ -1,7 +1,6 @@
 #include "queue/poller.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/testing/temp_dir.h"
 #include "queue/sqlite_event_queue.h"
 #include "queue/testing/run.h"
 
@@ -71,9 +71,6 @@ class FakeTarget final : public EventTarget {
 class PollerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hearth-poller-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     PollerOptions options;
     options.concurrency = 4;
     options.retry_base = milliseconds(20);
@@ -95,7 +92,6 @@ class PollerTest : public ::testing::Test {
     runUntilDone(io_, poller_->stop());
     poller_.reset();
     queue_.reset();
-    fs::remove_all(dir_);
   }
 
   void append(const std::string& function, const std::string& request_id,
@@ -122,7 +118,8 @@ class PollerTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  fs::path dir_;
+  hearth::testing::TempDir tmp_{"hearth-poller"};
+  const fs::path& dir_ = tmp_.path();
   FakeTarget target_;
   std::unique_ptr<SqliteEventQueue> queue_;
   std::unique_ptr<Poller> poller_;

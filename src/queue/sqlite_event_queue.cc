@@ -18,6 +18,7 @@ namespace asio = boost::asio;
 using store::sqlite::bindBlob;
 using store::sqlite::bindInt;
 using store::sqlite::bindText;
+using store::sqlite::collectRows;
 using store::sqlite::columnBlob;
 using store::sqlite::columnText;
 using store::sqlite::Database;
@@ -176,6 +177,7 @@ Result<std::vector<DeadLetter>> selectDeadLetters(const Database& db, const std:
                                                   const std::string& queue,
                                                   const std::vector<uint64_t>& ids) {
   std::vector<DeadLetter> out;
+  auto read = [&](sqlite3_stmt* row) { return readDeadLetter(row, account_id, queue); };
   auto collect = [&](Stmt which, int64_t key, int64_t limit) -> Result<void> {
     sqlite3_stmt* stmt = db.stmt(which);
     StmtScope scope(stmt);
@@ -183,12 +185,7 @@ Result<std::vector<DeadLetter>> selectDeadLetters(const Database& db, const std:
     HEARTH_TRY(bindText(stmt, 2, queue));
     HEARTH_TRY(bindInt(stmt, 3, key));
     if (which == kListDeadLetters) HEARTH_TRY(bindInt(stmt, 4, limit));
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      out.push_back(readDeadLetter(stmt, account_id, queue));
-    }
-    if (rc != SQLITE_DONE) return sqliteError(db.handle(), rc, "reading dead letters");
-    return {};
+    return collectRows(stmt, out, read, "reading dead letters");
   };
   if (ids.empty()) {
     HEARTH_TRY(collect(kListDeadLetters, 0, -1));  // LIMIT -1: no limit
@@ -510,12 +507,10 @@ asio::awaitable<Result<DeadLetterPage>> SqliteEventQueue::listDeadLetters(std::s
     HEARTH_TRY(bindText(stmt, 2, queue));
     HEARTH_TRY(bindInt(stmt, 3, static_cast<int64_t>(after_id)));
     HEARTH_TRY(bindInt(stmt, 4, static_cast<int64_t>(max) + 1));  // one more: is there a next?
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      page.entries.push_back(readDeadLetter(stmt, account_id, queue));
-    }
-    if (rc != SQLITE_DONE) return sqliteError(db.handle(), rc, "listing dead letters");
-    return {};
+    return collectRows(
+        stmt, page.entries,
+        [&](sqlite3_stmt* row) { return readDeadLetter(row, account_id, queue); },
+        "listing dead letters");
   });
   if (!read) co_return read.error();
   if (page.entries.size() > max) {

@@ -1,13 +1,13 @@
 #include "queue/sqlite_event_queue.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "common/testing/temp_dir.h"
 #include "queue/testing/run.h"
 
 namespace hearth::queue {
@@ -29,15 +29,7 @@ NewEvent event(std::string request_id, std::string payload, FunctionTarget targe
 
 class SqliteEventQueueTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hearth-queue-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    queue_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { queue_.reset(); }
 
   // (Re)opens the queue; the previous instance is destroyed first, as a restart would.
   SqliteEventQueue& open(SqliteQueueOptions options = {}) {
@@ -59,7 +51,8 @@ class SqliteEventQueueTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  fs::path dir_;
+  hearth::testing::TempDir tmp_{"hearth-queue"};
+  const fs::path& dir_ = tmp_.path();
   std::unique_ptr<SqliteEventQueue> queue_;
 };
 

@@ -94,4 +94,15 @@ Result<void> bindInt(sqlite3_stmt* stmt, int index, int64_t value);
 std::string columnText(sqlite3_stmt* stmt, int column);
 std::string columnBlob(sqlite3_stmt* stmt, int column);
 
+// Steps `stmt` (bound, inside a StmtScope) through all its rows, appending row(stmt) for each to
+// `out`. `what` names the query in the error.
+template <typename T, typename RowFn>
+Result<void> collectRows(sqlite3_stmt* stmt, std::vector<T>& out, RowFn row,
+                         std::string_view what) {
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) out.push_back(row(stmt));
+  if (rc != SQLITE_DONE) return sqliteError(sqlite3_db_handle(stmt), rc, what);
+  return {};
+}
+
 }  // namespace hearth::store::sqlite

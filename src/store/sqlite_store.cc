@@ -10,6 +10,7 @@ namespace hearth::store {
 namespace {
 
 using sqlite::bindText;
+using sqlite::collectRows;
 using sqlite::columnText;
 using sqlite::sqliteError;
 using sqlite::StmtScope;
@@ -101,14 +102,15 @@ Result<std::vector<Account>> SqliteMetadataStore::listAccounts() {
   sqlite3_stmt* stmt = db_.stmt(kSelectAccounts);
   StmtScope scope(stmt);
   std::vector<Account> accounts;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    accounts.push_back(Account{.account_id = columnText(stmt, 0),
-                               .name = columnText(stmt, 1),
-                               .access_key_id = columnText(stmt, 2),
-                               .secret_access_key = columnText(stmt, 3)});
-  }
-  if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "listing accounts");
+  HEARTH_TRY(collectRows(
+      stmt, accounts,
+      [](sqlite3_stmt* row) {
+        return Account{.account_id = columnText(row, 0),
+                       .name = columnText(row, 1),
+                       .access_key_id = columnText(row, 2),
+                       .secret_access_key = columnText(row, 3)};
+      },
+      "listing accounts"));
   return accounts;
 }
 
@@ -159,14 +161,15 @@ Result<std::vector<FunctionRecord>> SqliteMetadataStore::listFunctions() {
   sqlite3_stmt* stmt = db_.stmt(kSelectFunctions);
   StmtScope scope(stmt);
   std::vector<FunctionRecord> records;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    records.push_back(FunctionRecord{.account_id = columnText(stmt, 0),
-                                     .name = columnText(stmt, 1),
-                                     .version = columnText(stmt, 2),
-                                     .document = columnText(stmt, 3)});
-  }
-  if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "listing functions");
+  HEARTH_TRY(collectRows(
+      stmt, records,
+      [](sqlite3_stmt* row) {
+        return FunctionRecord{.account_id = columnText(row, 0),
+                              .name = columnText(row, 1),
+                              .version = columnText(row, 2),
+                              .document = columnText(row, 3)};
+      },
+      "listing functions"));
   return records;
 }
 
@@ -200,13 +203,14 @@ Result<std::vector<EventSourceMappingRecord>> SqliteMetadataStore::listEventSour
   sqlite3_stmt* stmt = db_.stmt(kSelectMappings);
   StmtScope scope(stmt);
   std::vector<EventSourceMappingRecord> records;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    records.push_back(EventSourceMappingRecord{.uuid = columnText(stmt, 0),
-                                               .account_id = columnText(stmt, 1),
-                                               .document = columnText(stmt, 2)});
-  }
-  if (rc != SQLITE_DONE) return sqliteError(db_.handle(), rc, "listing event source mappings");
+  HEARTH_TRY(collectRows(
+      stmt, records,
+      [](sqlite3_stmt* row) {
+        return EventSourceMappingRecord{.uuid = columnText(row, 0),
+                                        .account_id = columnText(row, 1),
+                                        .document = columnText(row, 2)};
+      },
+      "listing event source mappings"));
   return records;
 }
 
