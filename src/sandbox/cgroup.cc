@@ -128,6 +128,30 @@ fs::path ownDir(const CgroupMount& mount, const std::string& own_path) {
   return dir;
 }
 
+// Removes the cgroups of daemons that died without cleaning up: siblings of `parent` named
+// "hearth-<pid>" whose pid is not a live process. Their sandboxes' processes are gone (each
+// sandbox's init exits when its daemon's channel closes), so their directories are empty; one
+// that still holds a process refuses rmdir (EBUSY) and is left alone.
+void reapStaleSiblings(const fs::path& parent) {
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(parent.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    constexpr std::string_view kPrefix = "hearth-";
+    if (entry.path() == parent || !name.starts_with(kPrefix) || name.size() == kPrefix.size() ||
+        name.find_first_not_of("0123456789", kPrefix.size()) != std::string::npos ||
+        !entry.is_directory(ec)) {
+      continue;
+    }
+    if (pathExists(fs::path("/proc") / name.substr(kPrefix.size()))) continue;  // still alive
+    for (const fs::directory_entry& child : fs::directory_iterator(entry.path(), ec)) {
+      // SAFETY: rmdir of a cgroup directory; the kernel refuses one with processes or children.
+      if (child.is_directory(ec)) ::rmdir(child.path().c_str());
+    }
+    // SAFETY: as above.
+    ::rmdir(entry.path().c_str());
+  }
+}
+
 Result<void> makeDir(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return cgroupError("mkdir " + dir.string(), errno);
@@ -176,6 +200,7 @@ Result<std::shared_ptr<const CgroupHost>> detectV1(const std::vector<CgroupMount
     }
     fs::path parent = ownDir(*mount, own_path) / parent_name;
     HEARTH_TRY(makeDir(parent));
+    reapStaleSiblings(parent);
     parents.push_back(std::move(parent));
   }
   // Hierarchical accounting is what makes the parent's figures include the sandboxes; it is
@@ -224,6 +249,7 @@ Result<std::shared_ptr<const CgroupHost>> detectV2(const CgroupMount& mount,
   }
   fs::path parent = own / parent_name;
   HEARTH_TRY(makeDir(parent));
+  reapStaleSiblings(parent);
   HEARTH_TRY(writeFile(parent / "cgroup.subtree_control", "+memory +cpu +pids"));
   return std::make_shared<const CgroupHost>(CgroupVersion::kV2, std::vector<fs::path>{parent});
 }

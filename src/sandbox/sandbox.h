@@ -116,7 +116,9 @@ class SandboxFactory {
 
 struct FactoryOptions {
   // Name of the cgroup directory hearth creates for its sandboxes, under the daemon's own
-  // cgroup in each hierarchy.
+  // cgroup in each hierarchy. A daemon names its own "hearth-<pid>"; beside it, directories of
+  // that form whose process no longer exists (a daemon that was killed) are removed at start,
+  // with the empty sandbox cgroups they still hold.
   std::string cgroup_name = "hearth";
 };
 

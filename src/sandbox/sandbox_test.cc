@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/cgroup.h"
+
 namespace hearth::sandbox {
 namespace {
 namespace fs = std::filesystem;
@@ -224,7 +226,8 @@ out = []
 names = [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]]
 out.append('ifaces=' + ','.join(names))
 try:
-    socket.create_connection(('127.0.0.1', )SH" + std::to_string(port) + R"SH(), timeout=2)
+    socket.create_connection(('127.0.0.1', )SH" +
+                                 std::to_string(port) + R"SH(), timeout=2)
     out.append('host-reachable')
 except OSError as e:
     out.append('host-unreachable ' + type(e).__name__)
@@ -327,6 +330,26 @@ TEST_F(SandboxTest, StartFailuresNameTheStepAndCleanUp) {
 }
 
 // Not a benchmark, a tripwire: creation stays in the tens of milliseconds. Prints the figures.
+TEST_F(SandboxTest, CgroupsOfKilledDaemonsAreReapedAtStart) {
+  auto first = CgroupHost::detect("hearth-test-reap-" + std::to_string(getpid()));
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  // A daemon that was killed: its pid (beyond any pid_max) is gone, its cgroups stayed.
+  std::vector<fs::path> stale, live;
+  for (const fs::path& parent : (*first)->parents()) {
+    stale.push_back(parent.parent_path() / "hearth-999999999");
+    fs::create_directories(stale.back() / "sb-left-behind");
+    live.push_back(parent.parent_path() / ("hearth-" + std::to_string(getpid())));
+    fs::create_directories(live.back());
+  }
+  auto second = CgroupHost::detect("hearth-test-reap2-" + std::to_string(getpid()));
+  ASSERT_TRUE(second.ok()) << second.error().toString();
+  for (const fs::path& dir : stale) EXPECT_FALSE(fs::exists(dir)) << dir;
+  for (const fs::path& dir : live) {
+    EXPECT_TRUE(fs::exists(dir)) << "a live daemon's cgroup is kept: " << dir;
+    ::rmdir(dir.c_str());
+  }
+}
+
 TEST_F(SandboxTest, CreationIsFast) {
   using Clock = std::chrono::steady_clock;
   std::vector<double> create_ms, python_ready_ms;
