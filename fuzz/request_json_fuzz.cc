@@ -1,6 +1,6 @@
 // Fuzzes the JSON body parsers of the function operations (src/api/function_json.h):
 // CreateFunction, UpdateFunctionConfiguration, UpdateFunctionCode, Put/UpdateFunctionEventInvoke-
-// Config and parseJsonObject under them.
+// Config, Create/UpdateEventSourceMapping and parseJsonObject under them.
 // The body is the client's. The parsers must never crash or throw (an exception escaping here
 // is a finding: libFuzzer reports it as a crash), and each error must render as the API's error
 // reply (api::errorResponse) without throwing either, whatever bytes its message quotes.
@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "api/error_mapping.h"
+#include "api/event_source_mapping_json.h"
 #include "api/function_json.h"
 
 namespace {
@@ -32,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t op = data[0];
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (op % 5) {
+  switch (op % 6) {
     case 0: {
       auto in = api::parseCreateFunction(body);
       if (!in) {
@@ -54,6 +55,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 3: {
       auto in = api::parseEventInvokeConfig(body);
+      if (!in) render(in.error());
+      break;
+    }
+    case 4: {
+      auto in = api::parseMapping(body);
       if (!in) render(in.error());
       break;
     }
