@@ -68,6 +68,21 @@ json entryJson(const queue::DeadLetter& d) {
   };
 }
 
+// Redrive or delete: the named entries of the caller's queue (all when no Ids are given);
+// answers {"<counted>": n}.
+using EntryChange = boost::asio::awaitable<Result<size_t>> (queue::EventQueue::*)(
+    std::string, std::string, std::vector<uint64_t>);
+
+HandlerResult changeEntries(Call& c, EntryChange change, const char* counted) {
+  Result<std::string> name = queueName(c);
+  if (!name) co_return name.error();
+  Result<std::vector<uint64_t>> ids = idsOf(c.req.body());
+  if (!ids) co_return ids.error();
+  Result<size_t> n = co_await (c.deps.events.*change)(c.caller.account_id, *name, std::move(*ids));
+  if (!n) co_return n.error();
+  co_return jsonResponse(status::ok, {{counted, *n}});
+}
+
 }  // namespace
 
 HandlerResult listDeadLetters(Call& c) {
@@ -99,25 +114,11 @@ HandlerResult listDeadLetters(Call& c) {
 }
 
 HandlerResult redriveDeadLetters(Call& c) {
-  Result<std::string> name = queueName(c);
-  if (!name) co_return name.error();
-  Result<std::vector<uint64_t>> ids = idsOf(c.req.body());
-  if (!ids) co_return ids.error();
-  Result<size_t> moved =
-      co_await c.deps.events.redrive(c.caller.account_id, *name, std::move(*ids));
-  if (!moved) co_return moved.error();
-  co_return jsonResponse(status::ok, {{"Redriven", *moved}});
+  return changeEntries(c, &queue::EventQueue::redrive, "Redriven");
 }
 
 HandlerResult deleteDeadLetters(Call& c) {
-  Result<std::string> name = queueName(c);
-  if (!name) co_return name.error();
-  Result<std::vector<uint64_t>> ids = idsOf(c.req.body());
-  if (!ids) co_return ids.error();
-  Result<size_t> deleted =
-      co_await c.deps.events.deleteDeadLetters(c.caller.account_id, *name, std::move(*ids));
-  if (!deleted) co_return deleted.error();
-  co_return jsonResponse(status::ok, {{"Deleted", *deleted}});
+  return changeEntries(c, &queue::EventQueue::deleteDeadLetters, "Deleted");
 }
 
 }  // namespace hearth::api

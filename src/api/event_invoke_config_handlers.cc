@@ -14,14 +14,12 @@ namespace {
 using boost::beast::http::status;
 using nlohmann::json;
 
-// Only $LATEST exists until versions are published; it is also what an unqualified name means.
+// The version the request names (an unqualified name means $LATEST); the config's FunctionArn
+// is qualified with it. kNotFound for a missing function or version.
 Result<std::string> qualifierOf(const Call& c) {
-  const std::string& q = c.function->qualifier;
-  if (!q.empty() && q != "$LATEST") {
-    return makeError(ErrorCode::kNotFound,
-                     std::string(control::kFunctionNotFoundPrefix) + c.function->name);
-  }
-  return std::string("$LATEST");
+  Result<control::FunctionPtr> f = c.deps.functions.resolve(c.caller.account_id, *c.function);
+  if (!f) return f.error();
+  return (*f)->version;
 }
 
 json destinationJson(const std::string& arn) {

@@ -4,29 +4,13 @@
 
 #include "common/ids.h"
 #include "control/destination.h"
+#include "control/validation.h"
 #include "eventsources/redis/stream.h"
 
 namespace hearth::control {
 namespace {
 
 using nlohmann::json;
-
-Error outOfRange(std::string_view field, int64_t value, std::string_view constraint) {
-  return makeError(ErrorCode::kInvalidParameter,
-                   "1 validation error detected: Value '" + std::to_string(value) + "' at '" +
-                       std::string(field) + "' failed to satisfy constraint: Member must have " +
-                       std::string(constraint));
-}
-
-Result<int64_t> inRange(std::string_view field, int64_t value, int64_t lo, int64_t hi) {
-  if (value < lo) {
-    return outOfRange(field, value, "value greater than or equal to " + std::to_string(lo));
-  }
-  if (value > hi) {
-    return outOfRange(field, value, "value less than or equal to " + std::to_string(hi));
-  }
-  return value;
-}
 
 Error notFound() {
   return makeError(ErrorCode::kNotFound, "The resource you requested does not exist.");
@@ -134,13 +118,8 @@ void EventSourceMappingService::setChangeListener(Listener listener) {
 
 Result<void> EventSourceMappingService::checkFunction(const std::string& account_id,
                                                       const FunctionRef& function) const {
-  Result<FunctionPtr> f = functions_.get(account_id, function.name);
+  Result<FunctionPtr> f = functions_.resolve(account_id, function);
   if (!f) return f.error();
-  // Only $LATEST exists until versions are published.
-  if (!function.qualifier.empty() && function.qualifier != (*f)->version) {
-    return makeError(ErrorCode::kNotFound, std::string(kFunctionNotFoundPrefix) + function.name +
-                                               ":" + function.qualifier);
-  }
   return {};
 }
 
@@ -263,12 +242,19 @@ Result<MappingPtr> EventSourceMappingService::get(const std::string& account_id,
 std::vector<MappingPtr> EventSourceMappingService::list(
     const std::string& account_id, const std::optional<std::string>& function_name,
     const std::optional<std::string>& event_source_arn) const {
+  // Mappings keep their source's canonical ARN; a filter spelled otherwise (a%2fb for a%2Fb)
+  // names the same stream.
+  std::optional<std::string> source;
+  if (event_source_arn) {
+    Result<std::string> canonical = sourceArn(*event_source_arn);
+    source = canonical ? *canonical : *event_source_arn;
+  }
   std::vector<MappingPtr> out;
   std::lock_guard lock(mu_);
   for (const auto& [uuid, m] : mappings_) {
     if (m->account_id != account_id) continue;
     if (function_name && m->function_name != *function_name) continue;
-    if (event_source_arn && m->event_source_arn != *event_source_arn) continue;
+    if (source && m->event_source_arn != *source) continue;
     out.push_back(m);
   }
   return out;

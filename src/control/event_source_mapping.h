@@ -94,7 +94,8 @@ class EventSourceMappingService {
                             const EventSourceMappingSettings& settings);
   // kNotFound: "The resource you requested does not exist.", as Lambda says it.
   Result<MappingPtr> get(const std::string& account_id, const std::string& uuid) const;
-  // The account's mappings, by uuid; filtered by function name and/or source ARN if given.
+  // The account's mappings, by uuid; filtered by function name and/or source ARN (compared in
+  // canonical form) if given.
   std::vector<MappingPtr> list(const std::string& account_id,
                                const std::optional<std::string>& function_name,
                                const std::optional<std::string>& event_source_arn) const;

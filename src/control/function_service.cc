@@ -6,6 +6,7 @@
 #include "common/ids.h"
 #include "control/destination.h"
 #include "control/function_name.h"
+#include "control/validation.h"
 
 namespace hearth::control {
 namespace {
@@ -30,23 +31,6 @@ constexpr std::array<std::string_view, 14> kReservedVariables = {
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
 };
-
-Error rangeError(std::string_view field, int64_t value, std::string_view constraint) {
-  return makeError(ErrorCode::kInvalidParameter,
-                   "1 validation error detected: Value '" + std::to_string(value) + "' at '" +
-                       std::string(field) + "' failed to satisfy constraint: Member must have " +
-                       std::string(constraint));
-}
-
-Result<uint32_t> inRange(std::string_view field, int64_t value, int64_t lo, int64_t hi) {
-  if (value < lo) {
-    return rangeError(field, value, "value greater than or equal to " + std::to_string(lo));
-  }
-  if (value > hi) {
-    return rangeError(field, value, "value less than or equal to " + std::to_string(hi));
-  }
-  return static_cast<uint32_t>(value);
-}
 
 bool isValidVariableName(std::string_view k) {
   if (k.empty()) return false;
@@ -133,20 +117,20 @@ Result<void> applySettings(const FunctionSettings& s, Function& f, std::string_v
     f.description = *s.description;
   }
   if (s.memory_mb) {
-    Result<uint32_t> v = inRange("memorySize", *s.memory_mb, kMinMemoryMb, kMaxMemoryMb);
+    Result<int64_t> v = inRange("memorySize", *s.memory_mb, kMinMemoryMb, kMaxMemoryMb);
     if (!v) return v.error();
-    f.memory_mb = *v;
+    f.memory_mb = static_cast<uint32_t>(*v);
   }
   if (s.timeout_s) {
-    Result<uint32_t> v = inRange("timeout", *s.timeout_s, 1, kMaxTimeoutSeconds);
+    Result<int64_t> v = inRange("timeout", *s.timeout_s, 1, kMaxTimeoutSeconds);
     if (!v) return v.error();
-    f.timeout_s = *v;
+    f.timeout_s = static_cast<uint32_t>(*v);
   }
   if (s.ephemeral_mb) {
-    Result<uint32_t> v =
+    Result<int64_t> v =
         inRange("ephemeralStorage.size", *s.ephemeral_mb, kMinEphemeralMb, kMaxEphemeralMb);
     if (!v) return v.error();
-    f.ephemeral_mb = *v;
+    f.ephemeral_mb = static_cast<uint32_t>(*v);
   }
   if (s.environment) {
     HEARTH_TRY(validateEnvironment(*s.environment));
@@ -335,6 +319,17 @@ std::vector<FunctionPtr> FunctionService::list(const std::string& account_id) co
   return out;
 }
 
+Result<FunctionPtr> FunctionService::resolve(const std::string& account_id,
+                                             const FunctionRef& ref) const {
+  Result<FunctionPtr> fn = get(account_id, ref.name);
+  if (!fn) return fn;
+  if (!ref.qualifier.empty() && ref.qualifier != (*fn)->version) {
+    return makeError(ErrorCode::kNotFound,
+                     std::string(kFunctionNotFoundPrefix) + ref.name + ":" + ref.qualifier);
+  }
+  return fn;
+}
+
 Result<FunctionPtr> FunctionService::mutate(
     const Key& key, const std::string& revision_id, bool new_revision,
     const std::function<Result<Function>(const Function&)>& change) {
@@ -445,16 +440,16 @@ Result<FunctionPtr> FunctionService::putEventInvokeConfig(const std::string& acc
                                                           bool merge) {
   EventInvokeConfig next_config;
   if (s.max_retries) {
-    Result<uint32_t> v =
+    Result<int64_t> v =
         inRange("maximumRetryAttempts", *s.max_retries, 0, queue::kMaxRetryAttempts);
     if (!v) return v.error();
-    next_config.max_retries = *v;
+    next_config.max_retries = static_cast<uint32_t>(*v);
   }
   if (s.max_age_s) {
-    Result<uint32_t> v = inRange("maximumEventAgeInSeconds", *s.max_age_s,
-                                 queue::kMinEventAge.count(), queue::kMaxEventAge.count());
+    Result<int64_t> v = inRange("maximumEventAgeInSeconds", *s.max_age_s,
+                                queue::kMinEventAge.count(), queue::kMaxEventAge.count());
     if (!v) return v.error();
-    next_config.max_age_s = *v;
+    next_config.max_age_s = static_cast<uint32_t>(*v);
   }
   for (const std::optional<std::string>* arn : {&s.on_success, &s.on_failure}) {
     if (!*arn || (*arn)->empty()) continue;

@@ -24,6 +24,7 @@
 #include "codestore/code_store.h"
 #include "common/result.h"
 #include "control/function.h"
+#include "control/function_name.h"
 #include "store/metadata_store.h"
 
 namespace hearth::control {
@@ -86,6 +87,9 @@ class FunctionService {
                              const FunctionSettings& settings, std::string_view zip);
   // nullptr-free: kNotFound if the function does not exist.
   Result<FunctionPtr> get(const std::string& account_id, const std::string& name) const;
+  // The version `ref` names: its qualifier must be empty or an existing version (only $LATEST
+  // exists until versions are published). kNotFound otherwise ("Function not found: ...").
+  Result<FunctionPtr> resolve(const std::string& account_id, const FunctionRef& ref) const;
   // Functions of the account, sorted by name.
   std::vector<FunctionPtr> list(const std::string& account_id) const;
   Result<FunctionPtr> updateCode(const std::string& account_id, const std::string& name,

@@ -958,6 +958,8 @@ TEST_F(FunctionServiceTest, EventSourceMappingsAreValidatedPersistedAndAnnounced
   EXPECT_TRUE((*loaded)->bisect_on_error);
   EXPECT_EQ(mappings->list(kAccountA, std::string("consumer"), std::nullopt).size(), 1u);
   EXPECT_TRUE(mappings->list(kAccountA, std::string("other"), std::nullopt).empty());
+  EXPECT_EQ(mappings->list(kAccountA, std::nullopt, source).size(), 1u)
+      << "a filter spelled like the request (a%3ab) finds the canonical a%3Ab";
   ASSERT_TRUE(mappings->remove(kAccountA, uuid).ok());
   EXPECT_TRUE(mappings->all().empty());
   EXPECT_EQ(announced, (std::vector<std::pair<std::string, bool>>{{uuid, true}, {uuid, true}}))

@@ -59,14 +59,7 @@ Invoker::Invoker(control::FunctionService& functions, workermgr::WorkerManager& 
 
 Result<control::FunctionPtr> Invoker::resolve(const std::string& account_id,
                                               const control::FunctionRef& ref) const {
-  Result<control::FunctionPtr> fn = functions_.get(account_id, ref.name);
-  if (!fn) return fn.error();
-  // Only $LATEST exists until versions are published (a later issue).
-  if (!ref.qualifier.empty() && ref.qualifier != (*fn)->version) {
-    return makeError(ErrorCode::kNotFound,
-                     std::string(control::kFunctionNotFoundPrefix) + ref.name);
-  }
-  return fn;
+  return functions_.resolve(account_id, ref);
 }
 
 asio::awaitable<Result<void>> Invoker::enqueue(const std::string& account_id,

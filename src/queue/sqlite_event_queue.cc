@@ -90,7 +90,7 @@ constexpr std::array<std::string_view, kStmtCount> kStatementSql = {
     "SELECT payload FROM events WHERE id = ?1",
     // kSelectEvents
     "SELECT id, request_id, account_id, function_name, qualifier, accepted_at, attempts, "
-    "visible_at, length(payload), depth FROM events ORDER BY id",
+    "visible_at, depth FROM events ORDER BY id",
     // kInsertDeadLetter
     "INSERT INTO dead_letters (account_id, queue, created_at, record, request_id, function_name, "
     "qualifier, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -243,8 +243,7 @@ Result<void> SqliteEventQueue::load(const Database& db) {
     s.accepted_at = fromEpochMillis(sqlite3_column_int64(stmt, 5));
     s.attempts = static_cast<uint32_t>(sqlite3_column_int64(stmt, 6));
     SystemTime visible_at = fromEpochMillis(sqlite3_column_int64(stmt, 7));
-    s.payload_size = static_cast<size_t>(sqlite3_column_int64(stmt, 8));
-    s.depth = static_cast<uint32_t>(sqlite3_column_int64(stmt, 9));
+    s.depth = static_cast<uint32_t>(sqlite3_column_int64(stmt, 8));
     scheduler_.add(id, LaneKey{s.target.account_id, s.target.function_name}, visible_at);
     stored_.emplace(id, std::move(s));
   }
@@ -272,9 +271,8 @@ void SqliteEventQueue::track(uint64_t id, const NewEvent& event,
   s.target = event.target;
   s.accepted_at = event.accepted_at;
   s.depth = event.depth;
-  s.payload_size = payload->size();
-  if (cached_bytes_ + s.payload_size <= options_.payload_cache_bytes) {
-    cached_bytes_ += s.payload_size;
+  if (cached_bytes_ + payload->size() <= options_.payload_cache_bytes) {
+    cached_bytes_ += payload->size();
     s.payload = std::move(payload);
   }
   scheduler_.add(id, LaneKey{event.target.account_id, event.target.function_name},
@@ -285,7 +283,7 @@ void SqliteEventQueue::track(uint64_t id, const NewEvent& event,
 void SqliteEventQueue::forget(uint64_t id) {
   auto it = stored_.find(id);
   if (it == stored_.end()) return;
-  if (it->second.payload) cached_bytes_ -= it->second.payload_size;
+  if (it->second.payload) cached_bytes_ -= it->second.payload->size();
   stored_.erase(it);
   scheduler_.remove(id);
 }

@@ -73,7 +73,6 @@ class SqliteEventQueue final : public EventQueue {
     uint32_t attempts = 0;
     uint32_t depth = 0;
     std::shared_ptr<const std::string> payload;  // null when not held in memory
-    size_t payload_size = 0;
   };
 
   SqliteEventQueue(boost::asio::any_io_executor executor, SqliteQueueOptions options);
