@@ -18,7 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_service.h"
-#include "codestore/code_store.h"
+#include "codestore/chunked_code_store.h"
+#include "codestore/code_cache.h"
+#include "common/crypto.h"
+#include "common/encoding.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "control/account_registry.h"
@@ -54,7 +57,28 @@ struct ServeOptions {
   std::string log_level = "info";
   int64_t event_concurrency = 32;
   int64_t event_retry_base_ms = 60000;
+  std::string code_keyring;    // default <data-dir>/keyring
+  std::string code_cache_dir;  // default: defaultCodeCacheDir()
+  int64_t code_cache_mib = 4096;
+  std::vector<std::string> shared_code_scope;
 };
+
+// Where the code store lives and which keyring it uses, for every subcommand.
+codestore::CodeStoreOptions codeStoreOptions(const fs::path& data_dir, const std::string& keyring,
+                                             const std::vector<std::string>& shared = {}) {
+  codestore::CodeStoreOptions o;
+  o.dir = data_dir / "code";
+  o.keyring = keyring.empty() ? data_dir / "keyring" : fs::absolute(keyring);
+  o.shared_scope_accounts = {shared.begin(), shared.end()};
+  return o;
+}
+
+// Decrypted code lives on tmpfs, in a directory named after the data dir: two daemons on one
+// host never share one, and a restarted daemon clears what its predecessor left.
+fs::path defaultCodeCacheDir(const fs::path& data_dir) {
+  return fs::path("/dev/shm") /
+         ("hearth-code-" + hexEncode(sha256(data_dir.string())).substr(0, 16));
+}
 
 [[noreturn]] void die(const std::string& what) {
   std::cerr << "hearthd: " << what << "\n";
@@ -146,8 +170,10 @@ int serve(const ServeOptions& o) {
   std::unique_ptr<store::MetadataStore> store = openStore(data_dir);
   control::AccountRegistry accounts(*store);
   orDie(accounts.load(), "load accounts");
-  std::unique_ptr<codestore::CodeStore> code =
-      orDie(codestore::openLocalCodeStore(data_dir / "code"), "code store");
+  std::unique_ptr<codestore::ChunkedCodeStore> code =
+      orDie(codestore::ChunkedCodeStore::open(
+                codeStoreOptions(data_dir, o.code_keyring, o.shared_code_scope)),
+            "code store");
   control::FunctionService functions(*store, *code, o.region);
   orDie(functions.load(), "load functions");
 
@@ -171,7 +197,13 @@ int serve(const ServeOptions& o) {
   wopts.region = o.region;
   if (!fs::exists(wopts.init_binary)) die("missing " + wopts.init_binary.string());
   if (!fs::exists(wopts.runtimes_dir)) die("missing " + wopts.runtimes_dir.string());
-  worker::LocalWorker local_worker(wopts, *sandboxes, *code, blocking.get_executor());
+  codestore::CodeCacheOptions copts;
+  copts.dir =
+      o.code_cache_dir.empty() ? defaultCodeCacheDir(data_dir) : fs::absolute(o.code_cache_dir);
+  copts.file_cache_bytes = static_cast<uint64_t>(o.code_cache_mib) << 20;
+  std::unique_ptr<codestore::CodeCache> code_cache =
+      orDie(codestore::CodeCache::open(*code, copts), "code cache");
+  worker::LocalWorker local_worker(wopts, *sandboxes, *code_cache, blocking.get_executor());
 
   uint64_t budget =
       o.memory_budget_mb > 0 ? static_cast<uint64_t>(o.memory_budget_mb) : defaultMemoryBudgetMb();
@@ -262,6 +294,37 @@ int serve(const ServeOptions& o) {
   return 0;
 }
 
+// hearthd stats: per account, what its code costs. Reads the code index, so it works while a
+// daemon is serving the same data dir.
+int printStats(const std::string& data_dir) {
+  std::vector<codestore::CodeUsage> usage =
+      orDie(codestore::ChunkedCodeStore::readUsage(fs::absolute(data_dir) / "code"), "code stats");
+  nlohmann::json accounts = nlohmann::json::array();
+  for (const codestore::CodeUsage& u : usage) {
+    accounts.push_back(
+        {{"AccountId", u.account_id},
+         {"CodeObjects", u.objects},
+         {"LogicalBytes", u.logical_bytes},
+         {"StoredBytes", u.stored_bytes},
+         {"DedupRatio", u.stored_bytes == 0 ? 0.0
+                                            : static_cast<double>(u.logical_bytes) /
+                                                  static_cast<double>(u.stored_bytes)}});
+  }
+  std::cout << nlohmann::json{{"Accounts", std::move(accounts)}}.dump(2) << "\n";
+  return 0;
+}
+
+// hearthd rotate-keys: a new master key wraps every data key; the old ones are dropped. Needs the
+// data dir to itself (the code store's lock).
+int rotateKeys(const std::string& data_dir, const std::string& keyring) {
+  std::unique_ptr<codestore::ChunkedCodeStore> code =
+      orDie(codestore::ChunkedCodeStore::open(codeStoreOptions(fs::absolute(data_dir), keyring)),
+            "code store");
+  orDie(code->rotateKeys(), "rotate keys");
+  std::cout << "rotated: every data key is wrapped by a new master key\n";
+  return 0;
+}
+
 int createAccount(const std::string& data_dir, const std::string& name) {
   std::unique_ptr<store::MetadataStore> store = openStore(fs::absolute(data_dir));
   control::AccountRegistry accounts(*store);
@@ -314,6 +377,19 @@ int main(int argc, char** argv) {
                    "twice as long); Lambda waits about a minute")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{10}, int64_t{3600000}));
+  serve_cmd->add_option("--code-keyring", serve_opts.code_keyring,
+                        "the code store's keyring (default: DATA_DIR/keyring); keep it off the "
+                        "data dir's disk so a copy of that reveals no code");
+  serve_cmd->add_option("--code-cache-dir", serve_opts.code_cache_dir,
+                        "tmpfs directory for decrypted code (default: /dev/shm/hearth-code-*)");
+  serve_cmd
+      ->add_option("--code-cache-mib", serve_opts.code_cache_mib,
+                   "MiB of decrypted code files kept on the host before unused trees are evicted")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{16}, int64_t{1} << 30));
+  serve_cmd->add_option("--shared-code-scope", serve_opts.shared_code_scope,
+                        "account id whose code deduplicates with the other listed accounts' "
+                        "(public base content); repeatable");
 
   std::string account_dir = ".hearth";
   std::string account_name;
@@ -323,8 +399,21 @@ int main(int argc, char** argv) {
   create_cmd->add_option("--data-dir", account_dir, "hearthd's data dir")->capture_default_str();
   create_cmd->add_option("name", account_name, "account name")->required();
 
+  std::string stats_dir = ".hearth";
+  CLI::App* stats_cmd = app.add_subcommand("stats", "code storage per account, as JSON");
+  stats_cmd->add_option("--data-dir", stats_dir, "hearthd's data dir")->capture_default_str();
+
+  std::string rotate_dir = ".hearth";
+  std::string rotate_keyring;
+  CLI::App* rotate_cmd =
+      app.add_subcommand("rotate-keys", "wrap every code data key under a new master key");
+  rotate_cmd->add_option("--data-dir", rotate_dir, "hearthd's data dir")->capture_default_str();
+  rotate_cmd->add_option("--code-keyring", rotate_keyring, "as for serve");
+
   CLI11_PARSE(app, argc, argv);
   if (serve_cmd->parsed()) return serve(serve_opts);
+  if (stats_cmd->parsed()) return printStats(stats_dir);
+  if (rotate_cmd->parsed()) return rotateKeys(rotate_dir, rotate_keyring);
   if (create_cmd->parsed()) return createAccount(account_dir, account_name);
   return 2;
 }

@@ -21,7 +21,10 @@
 #include <string>
 
 #include "api/sigv4.h"
+#include "codestore/chunked_code_store.h"
+#include "codestore/testing/memory_chunks.h"
 #include "codestore/testing/zip_builder.h"
+#include "codestore/zip_archive.h"
 #include "common/encoding.h"
 #include "control/function_name.h"
 #include "frontend/event_target_impl.h"
@@ -70,7 +73,7 @@ class ApiServiceTest : public ::testing::Test {
     auto store = store::openSqliteStore((dir_ / "metadata.db").string());
     ASSERT_TRUE(store.ok()) << store.error().toString();
     store_ = std::move(*store);
-    auto code = codestore::openLocalCodeStore(dir_ / "code");
+    auto code = codestore::ChunkedCodeStore::open({dir_ / "code", dir_ / "keyring", {}});
     ASSERT_TRUE(code.ok()) << code.error().toString();
     code_ = std::move(*code);
 
@@ -204,7 +207,7 @@ class ApiServiceTest : public ::testing::Test {
   asio::io_context io_;
   asio::thread_pool pool_{1};
   std::unique_ptr<store::MetadataStore> store_;
-  std::unique_ptr<codestore::CodeStore> code_;
+  std::unique_ptr<codestore::ChunkedCodeStore> code_;
   std::unique_ptr<control::AccountRegistry> accounts_;
   store::Account account_;
   std::unique_ptr<control::FunctionService> functions_;
@@ -532,7 +535,16 @@ TEST_F(ApiServiceTest, PresignedCodeDownload) {
   http::Response res = sendRaw(request(verb::get, target));
   ASSERT_EQ(res.result(), status::ok) << res.body();
   EXPECT_EQ(res["Content-Type"], "application/zip");
-  EXPECT_EQ(res.body(), zip);
+  // The stored tree, zipped canonically: the same files, not the upload's bytes.
+  auto treeIn = [](const std::string& z) {
+    codestore::testing::MemoryChunks chunks;
+    codestore::TreeBuilder builder(chunks, codestore::zipTreeRules());
+    EXPECT_TRUE(codestore::unpackZip(z, builder).ok());
+    Result<codestore::Manifest> m = builder.finish();
+    EXPECT_TRUE(m.ok());
+    return codestore::testing::treeOf(*m, chunks.blobs);
+  };
+  EXPECT_EQ(treeIn(res.body()), treeIn(zip));
 
   std::string tampered = target;
   tampered.back() = tampered.back() == '0' ? '1' : '0';

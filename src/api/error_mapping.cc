@@ -1,8 +1,7 @@
 #include "api/error_mapping.h"
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "common/log.h"
 
@@ -61,6 +60,10 @@ ErrorShape errorShape(ErrorCode code) {
     // retry mode retries a 503). The message says why, and names no host path.
     case ErrorCode::kStorageFull:
       return {"ServiceException", status::service_unavailable, true, true};
+    // Stored code failed its authentication: the function is not run. The message names the
+    // function and the chunk, never a host path, and is shown as is.
+    case ErrorCode::kCorrupt:
+      return {"ServiceException", status::internal_server_error, true, true};
     case ErrorCode::kIo:
     case ErrorCode::kSandbox:
     case ErrorCode::kInternal:
@@ -74,7 +77,8 @@ http::Response errorResponse(const Error& e, std::string_view request_id) {
   std::string message = e.message;
   if (shape.service_fault) {
     LOG_ERROR("request {}: {}", request_id, e.toString());
-    if (e.code != ErrorCode::kSandbox && e.code != ErrorCode::kStorageFull) {
+    if (e.code != ErrorCode::kSandbox && e.code != ErrorCode::kStorageFull &&
+        e.code != ErrorCode::kCorrupt) {
       message = std::string(kInternalMessage) + " RequestId: " + std::string(request_id);
     }
   }

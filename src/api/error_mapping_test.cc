@@ -3,11 +3,11 @@
 // "message" or else "Message", plus the modeled Type/Reason members and Retry-After.
 #include "api/error_mapping.h"
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace hearth::api {
 namespace {
@@ -57,7 +57,8 @@ TEST(ErrorMappingTest, EveryCodeGivesAReplyBotocoreParses) {
     EXPECT_EQ(body.contains("Message"), shape.capitalized_message);
     EXPECT_NE(body.contains("message"), shape.capitalized_message);
     const std::string message = botocoreMessage(body);
-    if (shape.service_fault && code != ErrorCode::kSandbox && code != ErrorCode::kStorageFull) {
+    if (shape.service_fault && code != ErrorCode::kSandbox && code != ErrorCode::kStorageFull &&
+        code != ErrorCode::kCorrupt) {
       EXPECT_EQ(message.find("detail"), std::string::npos) << "platform detail leaked";
       EXPECT_NE(message.find("req-1"), std::string::npos);
     } else {
@@ -94,6 +95,7 @@ TEST(ErrorMappingTest, NamesAndStatusesAreLambdas) {
       {ErrorCode::kIo, "ServiceException", status::internal_server_error},
       {ErrorCode::kStorageFull, "ServiceException", status::service_unavailable},
       {ErrorCode::kSandbox, "ServiceException", status::internal_server_error},
+      {ErrorCode::kCorrupt, "ServiceException", status::internal_server_error},
       {ErrorCode::kInternal, "ServiceException", status::internal_server_error},
   };
   std::set<ErrorCode> covered;

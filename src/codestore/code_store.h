@@ -1,19 +1,23 @@
-// The code store: function code, checked once at upload and kept ready to mount.
+// The code store: function code turned once, at upload, into a canonical tree whose contents
+// are cut into content-defined chunks, encrypted convergently and stored once per salt scope
+// (docs/formats/code-tree.md for the tree, chunks and manifests; docs/formats/code-store.md for
+// the store on disk).
 //
-// put() takes a zip archive as uploaded (Code.ZipFile), validates it with Lambda's limits,
-// and stores it under its SHA-256. Identical uploads are stored once. materialize() gives a
-// read-only directory tree of the code for a sandbox's /var/task.
+// The control plane puts and removes code; workers read manifests and sealed chunks to build
+// /var/task (codestore/code_cache.h). Every read is authenticated: a chunk or manifest that fails
+// its MAC or tag is kCorrupt, naming the code and the chunk, and is never used.
 //
-// (Issue 4 replaces the storage format with content-defined, encrypted chunks behind this same
-// interface.) Implementations are thread-safe.
+// Thread-safety: implementations are thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "codestore/manifest.h"
 #include "common/result.h"
 
 namespace hearth::codestore {
@@ -22,38 +26,46 @@ inline constexpr uint64_t kMaxZippedBytes = 52428800;     // 50 MB direct upload
 inline constexpr uint64_t kMaxUnzippedBytes = 262144000;  // 250 MB unzipped
 
 struct CodeInfo {
-  std::string id;             // opaque, stable: names the stored code
-  std::string sha256_base64;  // FunctionConfiguration.CodeSha256: base64 of the zip's SHA-256
+  std::string id;             // opaque, stable: names the stored code object
+  std::string sha256_base64;  // FunctionConfiguration.CodeSha256: base64 SHA-256 of the upload
   uint64_t zipped_bytes = 0;  // FunctionConfiguration.CodeSize
   uint64_t unzipped_bytes = 0;
+};
+
+// What one account's code costs (hearthd stats).
+struct CodeUsage {
+  std::string account_id;
+  uint64_t objects = 0;
+  uint64_t logical_bytes = 0;  // the files of every stored object, as functions see them
+  uint64_t stored_bytes = 0;   // distinct sealed chunks and manifests those objects use
 };
 
 class CodeStore {
  public:
   virtual ~CodeStore() = default;
 
-  // Validates and stores `zip`. Errors (kInvalidZipFile unless said otherwise):
-  //   - not a zip archive, a corrupt one, or an encrypted one;
-  //   - an entry with an absolute path, "..", or a symlink that leaves the tree;
-  //   - entries that are devices, fifos or hard links;
-  //   - more than kMaxUnzippedBytes when extracted (counted while inflating, never trusting
-  //     header sizes: zip bombs stop at the limit) → kInvalidParameter with Lambda's message
-  //     "Unzipped size must be smaller than 262144000 bytes";
-  //   - more than kMaxZippedBytes → kEntityTooLarge.
-  virtual Result<CodeInfo> put(std::string_view zip) = 0;
+  // Validates `zip` with Lambda's rules (codestore/zip_archive.h) and stores it for
+  // `account_id`, in that account's salt scope. Uploading the same zip again to the same account
+  // returns the stored object. More than kMaxZippedBytes → kEntityTooLarge.
+  virtual Result<CodeInfo> put(const std::string& account_id, std::string_view zip) = 0;
 
-  // A directory holding the extracted code, readable (not writable) by any uid: files 0644 or
-  // 0755 (if any execute bit was set in the archive), directories 0755, owned by root.
-  virtual Result<std::filesystem::path> materialize(const std::string& id) = 0;
-
-  // The original zip bytes (for GetFunction's Code.Location download).
+  // A zip of the stored tree (for GetFunction's Code.Location): the same files, links and
+  // modes, written canonically, so its bytes (and SHA-256) are not the upload's.
   virtual Result<std::string> readZip(const std::string& id) = 0;
 
-  // Drops the code if nothing references it any more. The caller tracks references.
+  // Drops the code object and frees chunks nothing else references. The caller tracks
+  // references to objects. kNotFound if not stored.
   virtual Result<void> remove(const std::string& id) = 0;
-};
+  // Removes every object not in `ids`: objects stored by an upload whose function never
+  // committed (a crash between the two).
+  virtual Result<void> retainOnly(const std::set<std::string>& ids) = 0;
 
-// Stores code under `dir` (created if missing).
-Result<std::unique_ptr<CodeStore>> openLocalCodeStore(const std::filesystem::path& dir);
+  virtual Result<std::vector<CodeUsage>> usage() = 0;
+
+  // For workers: the object's manifest, unsealed and verified; and a sealed chunk as stored
+  // (the caller verifies it with the manifest's key, codestore/chunk_codec.h).
+  virtual Result<Manifest> manifest(const std::string& id) = 0;
+  virtual Result<std::string> sealedChunk(const ChunkId& id) = 0;
+};
 
 }  // namespace hearth::codestore

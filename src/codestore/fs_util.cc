@@ -60,11 +60,12 @@ Result<void> fsyncDir(const std::filesystem::path& dir) {
   return {};
 }
 
-Result<void> writeFileDurably(const std::filesystem::path& path, std::string_view data) {
+Result<void> writeFileDurably(const std::filesystem::path& path, std::string_view data,
+                              mode_t mode) {
   std::filesystem::path tmp = path;
   tmp += ".tmp-" + randomHex(8);
   // SAFETY: O_EXCL on a fresh random name: we never open someone else's file.
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return errnoError("creating " + tmp.string(), errno);
   Result<void> written = writeAll(fd.get(), data, tmp.string());
   // SAFETY: fd is open for writing.

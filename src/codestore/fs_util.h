@@ -6,6 +6,8 @@
 // callers pass paths inside directories the code store owns.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -22,7 +24,9 @@ Result<std::string> readFile(const std::filesystem::path& path);
 
 // Replaces `path` with `data` durably: writes a uniquely named temporary file beside it, fsyncs
 // it, renames it over `path`, then fsyncs the parent directory.
-Result<void> writeFileDurably(const std::filesystem::path& path, std::string_view data);
+// The file gets `mode` (before umask).
+Result<void> writeFileDurably(const std::filesystem::path& path, std::string_view data,
+                              mode_t mode = 0644);
 
 // fsync()s the directory at `dir`, making renames and unlinks in it durable.
 Result<void> fsyncDir(const std::filesystem::path& dir);

@@ -1,35 +1,31 @@
-// Zip validation and extraction for uploaded function code, with Lambda's limits.
+// Zip archives of function code (Code.ZipFile): reading one into a TreeSink, and writing the
+// canonical tree back out as a zip for GetFunction's Code.Location.
 //
-// extractZip() reads a zip archive held in memory (libarchive, zip format only, central
-// directory authoritative) and writes it entry by entry below a destination directory, enforcing
-// every rule in codestore/code_store.h:
-//   - names: not empty, not absolute, no ".." segment; '\' separates like '/' (as unzip does for
-//     archives made on Windows), "." and empty segments are ignored;
-//   - types: regular files, directories and symlinks only; hard links, devices, fifos and sockets
-//     are refused; so are encrypted entries and duplicate names;
-//   - symlinks: relative, and resolving inside the tree: ".." may only lead the target and may
-//     not climb above the link's directory's depth. Together with the next rule this proves every
-//     link stays inside whatever other links it passes through (see zip_archive.cc);
-//   - nothing is ever written through a symlink: every path component is opened O_NOFOLLOW, so
-//     an entry below a symlinked directory is refused;
-//   - the unzipped size is counted on the bytes actually inflated (header sizes are only used to
-//     refuse early, never to allow), and extraction stops as soon as it passes the limit;
-//   - at most max_entries entries;
-//   - permissions normalised: directories 0755, files 0755 if the archive gave any execute bit,
-//     else 0644. Owner, ACLs, xattrs and times in the archive are ignored.
+// unpackZip() reads a zip held in memory with libarchive (zip format only, the central directory
+// authoritative, as unzip and Lambda do) and hands every entry to the sink, which enforces the
+// tree rules (codestore/tree_builder.h; zipTreeRules() gives Lambda's limits and wording). The
+// zip-specific rules are here:
+//   - '\' separates directories like '/', as unzip does for archives made on Windows; a name
+//     that starts with either is absolute and refused;
+//   - regular files, directories and symlinks only; hard links, devices and sockets are refused,
+//     and so are encrypted entries. A FIFO-typed entry is read as a regular file (Info-ZIP
+//     records files zipped from a pipe that way); it never becomes a FIFO;
+//   - permissions: a file is executable if the archive gave it any execute bit; owners, times,
+//     ACLs and xattrs are ignored.
+// Errors: kInvalidZipFile ("Could not unzip uploaded file. Please check your file, then try to
+// upload again." for an unreadable archive, a specific message for a refused entry), Lambda's
+// kInvalidParameter "Unzipped size must be smaller than 262144000 bytes", or a sink's error.
 //
-// Errors: kInvalidZipFile (message "Could not unzip uploaded file. Please check your file, then
-// try to upload again." for an unreadable archive, a specific one for a refused entry);
-// kInvalidParameter "Unzipped size must be smaller than <limit> bytes"; kIo for host failures.
-//
-// Thread-safety: extractZip() is reentrant. Calls on distinct destinations may run concurrently.
+// Thread-safety: reentrant.
 #pragma once
 
-#include <cstdint>
-#include <filesystem>
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "codestore/code_store.h"
+#include "codestore/manifest.h"
+#include "codestore/tree_builder.h"
 #include "common/result.h"
 
 namespace hearth::codestore {
@@ -38,20 +34,16 @@ inline constexpr uint64_t kMaxZipEntries = 100000;
 inline constexpr std::string_view kCouldNotUnzip =
     "Could not unzip uploaded file. Please check your file, then try to upload again.";
 
-struct ZipLimits {
-  uint64_t max_unzipped_bytes = kMaxUnzippedBytes;
-  uint64_t max_entries = kMaxZipEntries;
-};
+// Lambda's rules for an uploaded zip: entries inside the tree, 250 MB unzipped, 100,000 entries.
+TreeRules zipTreeRules(uint64_t max_unzipped_bytes = kMaxUnzippedBytes,
+                       uint64_t max_entries = kMaxZipEntries);
 
-struct ZipStats {
-  uint64_t unzipped_bytes = 0;  // sum of regular files' inflated sizes
-  uint64_t entries = 0;         // entries in the archive, of every type
-};
+Result<void> unpackZip(std::string_view zip, TreeSink& sink);
 
-// Extracts `zip` below `dest`.
-// REQUIRES: `dest` is an existing, empty directory that nothing else writes to meanwhile.
-// On error `dest` may hold a partial tree; the caller removes it.
-Result<ZipStats> extractZip(std::string_view zip, const std::filesystem::path& dest,
-                            const ZipLimits& limits = {});
+// A zip of `m`'s tree: entries in manifest order, deflated, mode 0755/0644 (0755 for
+// directories), every time set to 1980-01-01, so equal trees give equal bytes. `content`
+// returns a file's bytes.
+Result<std::string> writeZip(const Manifest& m,
+                             const std::function<Result<std::string>(const TreeEntry&)>& content);
 
 }  // namespace hearth::codestore

@@ -1,234 +1,198 @@
+// Zip uploads through the tree builder: what Lambda accepts becomes the canonical tree, and what
+// it refuses is refused with its wording, before anything is stored.
 #include "codestore/zip_archive.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
+#include "codestore/testing/memory_chunks.h"
 #include "codestore/testing/zip_builder.h"
 
 namespace hearth::codestore {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::MemoryChunks;
+using testing::Node;
+using testing::treeOf;
 using testing::ZipBuilder;
 
-// What a tree holds: for each relative path, its type and mode, and a file's content or a
-// link's target.
-struct Node {
-  char type;  // 'f', 'd', 'l'
-  mode_t perm;
-  std::string content;
-  bool operator==(const Node&) const = default;
-};
-std::ostream& operator<<(std::ostream& os, const Node& n) {
-  return os << n.type << " " << std::oct << n.perm << std::dec << " '" << n.content << "'";
-}
-
-std::map<std::string, Node> snapshot(const fs::path& root) {
-  std::map<std::string, Node> nodes;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
-       ++it) {
-    struct stat st {};
-    EXPECT_EQ(::lstat(it->path().c_str(), &st), 0);
-    Node node{'?', st.st_mode & 07777, ""};
-    if (S_ISDIR(st.st_mode)) {
-      node.type = 'd';
-    } else if (S_ISLNK(st.st_mode)) {
-      node.type = 'l';
-      node.perm = 0;  // link permissions mean nothing on Linux
-      node.content = fs::read_symlink(it->path()).string();
-    } else if (S_ISREG(st.st_mode)) {
-      node.type = 'f';
-      std::ifstream in(it->path(), std::ios::binary);
-      node.content.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    nodes[it->path().lexically_relative(root).string()] = node;
-  }
-  return nodes;
-}
-
-class ZipArchiveTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hearth-zip-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-    dest_ = root_ / "tree";
-    fs::create_directory(dest_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
-  // Expects extraction to fail with `code`, having created nothing outside dest_.
-  void expectRefused(const std::string& zip, ErrorCode code, const ZipLimits& limits = {}) {
-    auto r = extractZip(zip, dest_, limits);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, code) << r.error().toString();
-    std::vector<std::string> outside;
-    for (const auto& e : fs::directory_iterator(root_)) outside.push_back(e.path().string());
-    EXPECT_EQ(outside, std::vector<std::string>{dest_.string()});
-    EXPECT_FALSE(fs::exists("/tmp/hearth-zip-escape"));
-  }
-
-  fs::path root_;
-  fs::path dest_;
+struct Unpacked {
+  Result<Manifest> manifest = makeError(ErrorCode::kInternal, "not run");
+  MemoryChunks chunks;
 };
 
-TEST_F(ZipArchiveTest, ExtractsTreeWithNormalisedPermissions) {
+std::unique_ptr<Unpacked> unpack(const std::string& zip, TreeRules rules = zipTreeRules()) {
+  auto u = std::make_unique<Unpacked>();
+  TreeBuilder builder(u->chunks, std::move(rules));
+  Result<void> read = unpackZip(zip, builder);
+  u->manifest = read ? builder.finish() : Result<Manifest>(read.error());
+  return u;
+}
+
+void expectRefused(const std::string& zip, ErrorCode code, TreeRules rules = zipTreeRules()) {
+  auto u = unpack(zip, std::move(rules));
+  ASSERT_FALSE(u->manifest.ok());
+  EXPECT_EQ(u->manifest.error().code, code) << u->manifest.error().toString();
+}
+
+TEST(ZipArchive, BuildsTheCanonicalTreeWithNormalisedPermissions) {
   const std::string zip = ZipBuilder()
-                              .dir("lib/")
-                              .file("lib/util.py", "def f(): pass\n", 0600)
-                              .file("bin/run", "#!/bin/sh\n", 0700)
-                              .file("handler.py", "import lib\n", 0666)
-                              .file("a/b/c.txt", "deep")
-                              .file("./dot/x", "x")
+                              .file("b/run.sh", "#!/bin/sh\n", 0700)
+                              .file("a.py", "print(1)\n", 0600)
                               .file("win\\style.txt", "w")
-                              .symlink("current", "lib")
-                              .symlink("lib/handler", "../handler.py")
-                              .file("empty", "")
+                              .dir("empty/")
+                              .dir("./")
+                              .symlink("b/link", "../a.py")
+                              .file("./b/./c//d.txt", "deep")
                               .build();
-  ::umask(077);  // must not leak into the tree's modes
-  auto stats = extractZip(zip, dest_);
-  ::umask(022);
-  ASSERT_TRUE(stats.ok()) << stats.error().toString();
-  EXPECT_EQ(stats->entries, 10u);
-  EXPECT_EQ(stats->unzipped_bytes, 14u + 10u + 11u + 4u + 1u + 1u);
-
-  const std::map<std::string, Node> expected = {
-      {"lib", {'d', 0755, ""}},
-      {"lib/util.py", {'f', 0644, "def f(): pass\n"}},
-      {"lib/handler", {'l', 0, "../handler.py"}},
-      {"bin", {'d', 0755, ""}},
-      {"bin/run", {'f', 0755, "#!/bin/sh\n"}},
-      {"handler.py", {'f', 0644, "import lib\n"}},  // 0666: no execute bit
-      {"a", {'d', 0755, ""}},
-      {"a/b", {'d', 0755, ""}},
-      {"a/b/c.txt", {'f', 0644, "deep"}},
-      {"dot", {'d', 0755, ""}},
-      {"dot/x", {'f', 0644, "x"}},
+  auto u = unpack(zip);
+  ASSERT_TRUE(u->manifest.ok()) << u->manifest.error().toString();
+  std::map<std::string, Node> want = {
+      {"a.py", {'f', 0644, "print(1)\n"}},
+      {"b", {'d', 0755, ""}},
+      {"b/c", {'d', 0755, ""}},
+      {"b/c/d.txt", {'f', 0644, "deep"}},
+      {"b/link", {'l', 0, "../a.py"}},
+      {"b/run.sh", {'f', 0755, "#!/bin/sh\n"}},
+      {"empty", {'d', 0755, ""}},
       {"win", {'d', 0755, ""}},
       {"win/style.txt", {'f', 0644, "w"}},
-      {"current", {'l', 0, "lib"}},
-      {"empty", {'f', 0644, ""}},
   };
-  EXPECT_EQ(snapshot(dest_), expected);
+  EXPECT_EQ(treeOf(*u->manifest, u->chunks.blobs), want);
+  // Entries are sorted, so the same tree zipped in another order gives the same manifest.
+  const std::string reordered = ZipBuilder()
+                                    .file("./b/./c//d.txt", "deep")
+                                    .symlink("b/link", "../a.py")
+                                    .dir("empty/")
+                                    .file("win/style.txt", "w")
+                                    .file("a.py", "print(1)\n", 0644)
+                                    .file("b/run.sh", "#!/bin/sh\n", 0755)
+                                    .build();
+  auto again = unpack(reordered);
+  ASSERT_TRUE(again->manifest.ok());
+  EXPECT_EQ(encodeManifest(*again->manifest), encodeManifest(*u->manifest));
 }
 
-TEST_F(ZipArchiveTest, RefusesNamesThatLeaveTheTree) {
-  for (const char* name : {"../hearth-zip-escape", "/tmp/hearth-zip-escape", "a/../../escape",
-                           "a\\..\\..\\escape", "..", "\\escape"}) {
+TEST(ZipArchive, RefusesNamesThatLeaveTheTree) {
+  for (const char* name :
+       {"../escape", "/tmp/escape", "a/../../escape", "a\\..\\..\\escape", "..", "\\escape"}) {
     SCOPED_TRACE(name);
     expectRefused(ZipBuilder().file("ok.txt", "fine").file(name, "evil").build(),
                   ErrorCode::kInvalidZipFile);
   }
 }
 
-TEST_F(ZipArchiveTest, RefusesSymlinksThatLeaveTheTreeAndWritesThroughLinks) {
+TEST(ZipArchive, RefusesSymlinksThatLeaveTheTreeAndEntriesBelowLinks) {
   struct Case {
     const char* what;
     ZipBuilder zip;
   };
   Case cases[] = {
-      {"relative escape, then a write through it",
+      {"relative escape, then an entry through it",
        ZipBuilder().symlink("etc", "../../etc").file("etc/passwd", "root::0:0::/:/bin/sh\n")},
       {"escape to a file", ZipBuilder().symlink("lib/pw", "../../../etc/passwd")},
       {"absolute", ZipBuilder().symlink("etc", "/etc")},
       {"empty target", ZipBuilder().symlink("nothing", "")},
       {"'..' after a link", ZipBuilder().symlink("b", ".").symlink("a", "b/..")},
       {"'..' after a name", ZipBuilder().dir("d/").symlink("x", "d/../..")},
-      {"write below an inside link",
+      {"entry below an inside link",
        ZipBuilder().dir("sub/").symlink("lnk", "sub").file("lnk/x", "x")},
-      {"write through a file", ZipBuilder().file("f", "x").file("f/g", "y")},
+      {"entry below a file", ZipBuilder().file("f", "x").file("f/g", "y")},
   };
   for (Case& c : cases) {
     SCOPED_TRACE(c.what);
-    fs::remove_all(dest_);
-    fs::create_directory(dest_);
     expectRefused(c.zip.build(), ErrorCode::kInvalidZipFile);
   }
-  EXPECT_FALSE(fs::exists(root_ / "etc"));
+  auto ok = unpack(ZipBuilder().dir("d/e/").symlink("d/e/up", "../../top").build());
+  EXPECT_TRUE(ok->manifest.ok()) << ok->manifest.error().toString();
 }
 
-TEST_F(ZipArchiveTest, RefusesSpecialFilesDuplicatesAndEncryption) {
+TEST(ZipArchive, RefusesSpecialFilesDuplicatesAndEncryption) {
   const std::string plain = ZipBuilder().file("x", "data").build();
   for (uint16_t type : {S_IFCHR, S_IFBLK, S_IFSOCK}) {
     SCOPED_TRACE(type);
-    fs::remove_all(dest_);
-    fs::create_directory(dest_);
     expectRefused(testing::withUnixMode(plain, type | 0644), ErrorCode::kInvalidZipFile);
   }
-  // libarchive reads a FIFO-typed zip entry as a regular file with that data (Info-ZIP records
-  // files zipped from a pipe that way); it must never become a FIFO on disk.
-  fs::remove_all(dest_);
-  fs::create_directory(dest_);
-  auto fifo = extractZip(testing::withUnixMode(plain, S_IFIFO | 0644), dest_);
-  ASSERT_TRUE(fifo.ok()) << fifo.error().toString();
-  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dest_ / "x")));
-  EXPECT_EQ(fs::file_size(dest_ / "x"), 4u);
-  fs::remove_all(dest_);
-  fs::create_directory(dest_);
-  expectRefused(ZipBuilder().file("x", "1").file("x", "2").build(), ErrorCode::kInvalidZipFile);
+  // A FIFO-typed entry is a file zipped from a pipe: it becomes a regular file.
+  auto fifo = unpack(testing::withUnixMode(plain, S_IFIFO | 0644));
+  ASSERT_TRUE(fifo->manifest.ok()) << fifo->manifest.error().toString();
+  EXPECT_EQ(treeOf(*fifo->manifest, fifo->chunks.blobs).at("x"), (Node{'f', 0644, "data"}));
 
-  fs::remove_all(dest_);
-  fs::create_directory(dest_);
-  auto r = extractZip(ZipBuilder().file("secret", "data").encrypt("pw").build(), dest_);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidZipFile);
-  EXPECT_NE(r.error().message.find("encrypted"), std::string::npos) << r.error().message;
-  EXPECT_FALSE(fs::exists(dest_ / "secret"));
+  expectRefused(ZipBuilder().file("x", "1").file("x", "2").build(), ErrorCode::kInvalidZipFile);
+  auto enc = unpack(ZipBuilder().file("secret", "data").encrypt("pw").build());
+  ASSERT_FALSE(enc->manifest.ok());
+  EXPECT_EQ(enc->manifest.error().code, ErrorCode::kInvalidZipFile);
+  EXPECT_NE(enc->manifest.error().message.find("encrypted"), std::string::npos);
 }
 
-TEST_F(ZipArchiveTest, NonZipInputGetsLambdasMessage) {
+TEST(ZipArchive, NonZipInputGetsLambdasMessage) {
   const std::string good = ZipBuilder().file("a", std::string(1000, 'a')).build();
   for (const std::string& input :
        {std::string(), std::string("just some text, not an archive"), std::string(4096, '\0'),
         good.substr(0, good.size() / 2), good.substr(good.size() / 2)}) {
-    auto r = extractZip(input, dest_);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code, ErrorCode::kInvalidZipFile);
-    EXPECT_EQ(r.error().message, kCouldNotUnzip);
+    auto u = unpack(input);
+    ASSERT_FALSE(u->manifest.ok());
+    EXPECT_EQ(u->manifest.error().code, ErrorCode::kInvalidZipFile);
+    EXPECT_EQ(u->manifest.error().message, kCouldNotUnzip);
   }
 }
 
-TEST_F(ZipArchiveTest, CountsInflatedBytesNotHeaders) {
-  const ZipLimits limits{.max_unzipped_bytes = 1 << 20, .max_entries = kMaxZipEntries};
-  // Exactly at the limit is fine.
-  auto at_limit = extractZip(ZipBuilder().zeros("z", 1 << 20).build(), dest_, limits);
-  ASSERT_TRUE(at_limit.ok()) << at_limit.error().toString();
-  EXPECT_EQ(at_limit->unzipped_bytes, 1u << 20);
+TEST(ZipArchive, CountsInflatedBytesNotHeaders) {
+  const TreeRules limited = zipTreeRules(1 << 20);
+  auto at_limit = unpack(ZipBuilder().zeros("z", 1 << 20).build(), limited);
+  ASSERT_TRUE(at_limit->manifest.ok()) << at_limit->manifest.error().toString();
+  EXPECT_EQ(at_limit->manifest->file_bytes, 1u << 20);
 
-  // Honest headers over the limit, spread over two files.
-  fs::remove_all(dest_);
-  fs::create_directory(dest_);
-  const std::string over = ZipBuilder().zeros("a", 600 << 10).zeros("b", 600 << 10).build();
-  expectRefused(over, ErrorCode::kInvalidParameter, limits);
+  expectRefused(ZipBuilder().zeros("a", 600 << 10).zeros("b", 600 << 10).build(),
+                ErrorCode::kInvalidParameter, limited);
 
-  // Headers claiming 100 bytes for 8 MiB of zeros: caught by counting.
-  fs::remove_all(dest_);
-  fs::create_directory(dest_);
+  // Headers claiming 100 bytes for 8 MiB of zeros: caught by counting, stopped at the limit.
   const std::string liar =
       testing::withDeclaredSize(ZipBuilder().zeros("z", 8 << 20).build(), "z", 100);
-  auto r = extractZip(liar, dest_, limits);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter) << r.error().toString();
-  EXPECT_EQ(r.error().message, "Unzipped size must be smaller than 1048576 bytes");
-  EXPECT_LE(fs::file_size(dest_ / "z"), uintmax_t{1} << 20);  // stopped at the limit
+  auto u = unpack(liar, limited);
+  ASSERT_FALSE(u->manifest.ok());
+  EXPECT_EQ(u->manifest.error().message, "Unzipped size must be smaller than 1048576 bytes");
+  EXPECT_LE(u->chunks.stored, 2);  // at most the chunks below the limit were cut
 }
 
-TEST_F(ZipArchiveTest, LimitsEntryCount) {
+TEST(ZipArchive, LimitsEntryCount) {
   ZipBuilder builder;
   for (int i = 0; i < 11; ++i) builder.file("f" + std::to_string(i), "x");
   const std::string zip = builder.build();
-  expectRefused(zip, ErrorCode::kInvalidZipFile, ZipLimits{.max_entries = 10});
-  fs::remove_all(dest_);
-  fs::create_directory(dest_);
-  auto ok = extractZip(zip, dest_, ZipLimits{.max_entries = 11});
-  ASSERT_TRUE(ok.ok()) << ok.error().toString();
-  EXPECT_EQ(ok->entries, 11u);
+  expectRefused(zip, ErrorCode::kInvalidZipFile, zipTreeRules(kMaxUnzippedBytes, 10));
+  EXPECT_TRUE(unpack(zip, zipTreeRules(kMaxUnzippedBytes, 11))->manifest.ok());
+}
+
+TEST(ZipArchive, WriteZipRoundTripsTheTree) {
+  const std::string zip = ZipBuilder()
+                              .file("bin/tool", std::string(300 << 10, 't'), 0755)
+                              .file("lib/a.py", "a")
+                              .file("lib/empty", "")
+                              .symlink("lib/b.py", "a.py")
+                              .dir("data/")
+                              .build();
+  auto u = unpack(zip);
+  ASSERT_TRUE(u->manifest.ok());
+  ChunkReader reader(*u->manifest, "t", [&](const ChunkId& id) -> Result<std::string> {
+    return u->chunks.blobs.at(id);
+  });
+  Result<std::string> out =
+      writeZip(*u->manifest, [&](const TreeEntry& e) { return reader.content(e); });
+  ASSERT_TRUE(out.ok()) << out.error().toString();
+  auto back = unpack(*out);
+  ASSERT_TRUE(back->manifest.ok()) << back->manifest.error().toString();
+  EXPECT_EQ(treeOf(*back->manifest, back->chunks.blobs), treeOf(*u->manifest, u->chunks.blobs));
+  // Canonical: the same tree writes the same bytes.
+  Result<std::string> again = writeZip(*back->manifest, [&](const TreeEntry& e) {
+    ChunkReader r(*back->manifest, "t", [&](const ChunkId& id) -> Result<std::string> {
+      return back->chunks.blobs.at(id);
+    });
+    return r.content(e);
+  });
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *out);
 }
 
 }  // namespace

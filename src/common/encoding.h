@@ -14,6 +14,9 @@ inline std::string hexEncode(std::span<const unsigned char> bytes) {
   return hexEncode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
+// Lowercase or uppercase hex digits, two per byte; nullopt on anything else.
+std::optional<std::string> hexDecode(std::string_view text);
+
 std::string base64Encode(std::string_view bytes);
 inline std::string base64Encode(std::span<const unsigned char> bytes) {
   return base64Encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));

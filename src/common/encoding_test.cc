@@ -29,6 +29,15 @@ TEST(Encoding, Sha256AndHex) {
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(Encoding, HexDecodeInvertsEncodeAndRefusesNonHex) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  EXPECT_EQ(hexDecode(hexEncode(all)), all);
+  EXPECT_EQ(hexDecode("DEADbeef"), std::string("\xde\xad\xbe\xef"));
+  EXPECT_EQ(hexDecode("abc"), std::nullopt);
+  EXPECT_EQ(hexDecode("zz"), std::nullopt);
+}
+
 TEST(Encoding, UriEncodeKeepsUnreserved) {
   EXPECT_EQ(uriEncode("arn:aws:lambda/x y~", false), "arn%3Aaws%3Alambda%2Fx%20y~");
   EXPECT_EQ(uriEncode("/a b/c", true), "/a%20b/c");

@@ -40,6 +40,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "Io";
     case ErrorCode::kStorageFull:
       return "StorageFull";
+    case ErrorCode::kCorrupt:
+      return "Corrupt";
     case ErrorCode::kSandbox:
       return "Sandbox";
     case ErrorCode::kInternal:

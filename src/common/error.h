@@ -29,6 +29,7 @@ enum class ErrorCode {
   kIo,                     // a host I/O failure (disk, socket) we could not recover from
   kStorageFull,            // the data directory has no space left: new work is refused
   kSandbox,                // creating or running an execution environment failed
+  kCorrupt,                // stored or fetched data failed its MAC, tag or digest: never used
   kInternal,               // a bug: an invariant did not hold
 };
 

@@ -176,7 +176,11 @@ Result<void> FunctionService::load() {
     reserved_sum_[r.account_id] += f->reserved_concurrency.value_or(0);
     functions_[{r.account_id, r.name}] = std::make_shared<const Function>(std::move(*f));
   }
-  return {};
+  // Code stored by an upload whose function never committed (a crash between the two) has no
+  // reference: it goes now.
+  std::set<std::string> referenced;
+  for (const auto& [id, refs] : code_refs_) referenced.insert(id);
+  return code_.retainOnly(referenced);
 }
 
 void FunctionService::setChangeListener(
@@ -230,11 +234,12 @@ Result<FunctionPtr> FunctionService::commit(const Key& key, Function next, bool 
   return FunctionPtr(published);
 }
 
-Result<codestore::CodeInfo> FunctionService::putCode(std::string_view zip) {
+Result<codestore::CodeInfo> FunctionService::putCode(const std::string& account_id,
+                                                     std::string_view zip) {
   // The reference is taken under code_mu_ together with the put, so a concurrent releaseCode()
   // of the same content cannot remove it between the put and the commit.
   std::lock_guard code_lock(code_mu_);
-  Result<codestore::CodeInfo> info = code_.put(zip);
+  Result<codestore::CodeInfo> info = code_.put(account_id, zip);
   if (!info) return info;
   std::lock_guard lock(mu_);
   ++code_refs_[info->id];
@@ -277,7 +282,7 @@ Result<FunctionPtr> FunctionService::create(const std::string& account_id, const
   Key key{account_id, name};
   Result<FunctionPtr> begun = beginWrite(key, /*must_exist=*/false);
   if (!begun) return begun.error();
-  Result<codestore::CodeInfo> code = putCode(zip);
+  Result<codestore::CodeInfo> code = putCode(account_id, zip);
   if (!code) {
     finishWrite(key);
     return code.error();
@@ -357,7 +362,7 @@ Result<FunctionPtr> FunctionService::updateCode(const std::string& account_id,
                                                 const std::string& revision_id) {
   return mutate({account_id, name}, revision_id, true,
                 [&](const Function& current) -> Result<Function> {
-                  Result<codestore::CodeInfo> code = putCode(zip);
+                  Result<codestore::CodeInfo> code = putCode(account_id, zip);
                   if (!code) return code.error();
                   // The same code again: this function holds a reference to it already.
                   if (code->id == current.code_id) releaseCode(code->id);

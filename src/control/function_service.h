@@ -76,7 +76,8 @@ class FunctionService {
   // `region` is the deployment's: destination ARNs must name it.
   FunctionService(store::MetadataStore& store, codestore::CodeStore& code, std::string region);
 
-  // Loads every function from the store. Call once before serving.
+  // Loads every function from the store, and drops stored code no function references. Call
+  // once before serving.
   Result<void> load();
 
   // Called after a function's code or configuration changed or it was deleted, with
@@ -127,7 +128,7 @@ class FunctionService {
   // `new_revision` is false (reserved concurrency is not part of the configuration).
   Result<FunctionPtr> commit(const Key& key, Function next, bool new_revision = true);
   // Stores code and takes one reference on it for the caller.
-  Result<codestore::CodeInfo> putCode(std::string_view zip);
+  Result<codestore::CodeInfo> putCode(const std::string& account_id, std::string_view zip);
   void finishWrite(const Key& key);
   // One write to an existing function: the update-in-progress guard, the RevisionId
   // precondition (empty: any), `change` deriving the next state, the commit, code references,

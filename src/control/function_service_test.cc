@@ -19,7 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "codestore/code_store.h"
+#include "codestore/chunk_reader.h"
+#include "codestore/chunked_code_store.h"
 #include "common/check.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
@@ -124,7 +125,7 @@ class FunctionServiceTest : public TempDirTest {
   void open() {
     store_ = openStore();
     ASSERT_NE(store_, nullptr);
-    auto code = codestore::openLocalCodeStore(dir_ / "code");
+    auto code = codestore::ChunkedCodeStore::open({dir_ / "code", dir_ / "keyring", {}});
     ASSERT_TRUE(code.ok()) << code.error().toString();
     code_ = std::move(code).value();
     service_ = std::make_unique<FunctionService>(*store_, *code_, "us-east-1");
@@ -170,7 +171,19 @@ class FunctionServiceTest : public TempDirTest {
   }
 
   std::unique_ptr<store::MetadataStore> store_;
-  std::unique_ptr<codestore::CodeStore> code_;
+  // The text of `path` in stored code `id`, read back through its verified chunks.
+  Result<std::string> storedFile(const std::string& id, const std::string& path) {
+    Result<codestore::Manifest> m = code_->manifest(id);
+    if (!m) return m.error();
+    codestore::ChunkReader reader(
+        *m, id, [this](const codestore::ChunkId& c) { return code_->sealedChunk(c); });
+    for (const codestore::TreeEntry& e : m->entries) {
+      if (e.path == path) return reader.content(e);
+    }
+    return makeError(ErrorCode::kNotFound, "no " + path + " in code " + id);
+  }
+
+  std::unique_ptr<codestore::ChunkedCodeStore> code_;
   std::unique_ptr<FunctionService> service_;
   std::vector<std::pair<std::string, std::string>> changes_;
 };
@@ -208,13 +221,9 @@ TEST_F(FunctionServiceTest, CreateAppliesLambdaDefaults) {
   EXPECT_EQ((*got)->revision_id, f->revision_id);
   EXPECT_EQ((*got)->code_sha256, f->code_sha256);
 
-  // The code is stored and ready to mount.
-  Result<fs::path> tree = code_->materialize(f->code_id);
-  ASSERT_TRUE(tree.ok()) << tree.error().toString();
-  EXPECT_EQ(readText(*tree / "index.py"), "def handler(event, context):\n    return 1\n");
-  Result<std::string> zip = code_->readZip(f->code_id);
-  ASSERT_TRUE(zip.ok());
-  EXPECT_EQ(*zip, zipV1());
+  // The code is stored.
+  EXPECT_EQ(storedFile(f->code_id, "index.py").value(),
+            "def handler(event, context):\n    return 1\n");
 
   // Creating is not a change to an existing function.
   EXPECT_TRUE(changes_.empty());
@@ -467,12 +476,8 @@ TEST_F(FunctionServiceTest, UpdateCodeChangesShaAndRevision) {
   EXPECT_EQ((*got)->revision_id, (*v2)->revision_id);
 
   // The old code is no longer referenced, so it is gone; the new one is there.
-  Result<fs::path> old_tree = code_->materialize(v1->code_id);
-  ASSERT_FALSE(old_tree.ok());
-  EXPECT_EQ(old_tree.error().code, ErrorCode::kNotFound);
-  Result<fs::path> new_tree = code_->materialize((*v2)->code_id);
-  ASSERT_TRUE(new_tree.ok()) << new_tree.error().toString();
-  EXPECT_EQ(readText(*new_tree / "lib/util.py"), "X = 1\n");
+  EXPECT_EQ(code_->manifest(v1->code_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(storedFile((*v2)->code_id, "lib/util.py").value(), "X = 1\n");
 }
 
 TEST_F(FunctionServiceTest, UpdateCodeWithStaleRevisionChangesNothing) {
@@ -510,7 +515,7 @@ TEST_F(FunctionServiceTest, UpdateCodeWithBadZipKeepsOldCode) {
   Result<FunctionPtr> got = service_->get(kAccountA, "fn");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ((*got)->revision_id, v1->revision_id);
-  EXPECT_TRUE(code_->materialize(v1->code_id).ok());
+  EXPECT_TRUE(code_->manifest(v1->code_id).ok());
 }
 
 // --- updateConfiguration -----------------------------------------------------------------------
@@ -537,7 +542,7 @@ TEST_F(FunctionServiceTest, UpdateConfigurationChangesOnlyWhatIsGiven) {
   EXPECT_NE((*v2)->revision_id, v1->revision_id);
   EXPECT_THAT(changes_, ElementsAre(std::make_pair(std::string(kAccountA), std::string("fn"))));
   // The code is still referenced.
-  EXPECT_TRUE(code_->materialize(v1->code_id).ok());
+  EXPECT_TRUE(code_->manifest(v1->code_id).ok());
 }
 
 TEST_F(FunctionServiceTest, UpdateConfigurationWithStaleRevisionChangesNothing) {
@@ -629,25 +634,36 @@ TEST_F(FunctionServiceTest, RemoveDeletesAndNotifies) {
 
 TEST_F(FunctionServiceTest, IdenticalCodeIsSharedAndReleasedWithItsLastUser) {
   FunctionPtr one = mustCreate(kAccountA, "one");
-  FunctionPtr two = mustCreate(kAccountB, "two");
+  FunctionPtr two = mustCreate(kAccountA, "two");
+  FunctionPtr other = mustCreate(kAccountB, "one");
   ASSERT_NE(one, nullptr);
   ASSERT_NE(two, nullptr);
+  ASSERT_NE(other, nullptr);
   EXPECT_EQ(one->code_id, two->code_id);
+  EXPECT_NE(one->code_id, other->code_id);  // accounts never share stored code
+  EXPECT_EQ(one->code_sha256, other->code_sha256);
   const std::string id = one->code_id;
 
   ASSERT_TRUE(service_->remove(kAccountA, "one").ok());
-  Result<fs::path> tree = code_->materialize(id);
-  ASSERT_TRUE(tree.ok()) << tree.error().toString();
-  EXPECT_EQ(readText(*tree / "index.py"), "def handler(event, context):\n    return 1\n");
-  Result<std::string> zip = code_->readZip(id);
-  ASSERT_TRUE(zip.ok());
-  EXPECT_EQ(*zip, zipV1());
+  EXPECT_EQ(storedFile(id, "index.py").value(), "def handler(event, context):\n    return 1\n");
+  EXPECT_TRUE(code_->readZip(id).ok());
 
-  ASSERT_TRUE(service_->remove(kAccountB, "two").ok());
-  tree = code_->materialize(id);
-  ASSERT_FALSE(tree.ok());
-  EXPECT_EQ(tree.error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(service_->remove(kAccountA, "two").ok());
+  EXPECT_EQ(code_->manifest(id).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(code_->readZip(id).ok());
+  EXPECT_TRUE(code_->manifest(other->code_id).ok());
+}
+
+TEST_F(FunctionServiceTest, LoadDropsCodeNoFunctionCommitted) {
+  FunctionPtr kept = mustCreate(kAccountA, "kept");
+  ASSERT_NE(kept, nullptr);
+  // An upload that reached the code store but whose function never committed (a crash between).
+  Result<codestore::CodeInfo> orphan = code_->put(kAccountA, zipV2());
+  ASSERT_TRUE(orphan.ok());
+  close();
+  open();
+  EXPECT_EQ(code_->manifest(orphan->id).error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(code_->manifest(kept->code_id).ok());
 }
 
 TEST_F(FunctionServiceTest, UpdatingCodeAwayFromSharedCodeKeepsIt) {
@@ -656,17 +672,17 @@ TEST_F(FunctionServiceTest, UpdatingCodeAwayFromSharedCodeKeepsIt) {
   ASSERT_NE(one, nullptr);
   ASSERT_NE(two, nullptr);
   ASSERT_TRUE(service_->updateCode(kAccountA, "one", zipV2(), "").ok());
-  EXPECT_TRUE(code_->materialize(two->code_id).ok());
+  EXPECT_TRUE(code_->manifest(two->code_id).ok());
   // Updating to the same code again is not a release either.
   ASSERT_TRUE(service_->updateCode(kAccountA, "two", zipV1(), "").ok());
-  EXPECT_TRUE(code_->materialize(two->code_id).ok());
+  EXPECT_TRUE(code_->manifest(two->code_id).ok());
   // Moving `two` onto `one`'s code releases the first zip.
   ASSERT_TRUE(service_->updateCode(kAccountA, "two", zipV2(), "").ok());
-  EXPECT_FALSE(code_->materialize(two->code_id).ok());
+  EXPECT_FALSE(code_->manifest(two->code_id).ok());
   ASSERT_TRUE(service_->remove(kAccountA, "one").ok());
   Result<FunctionPtr> got = service_->get(kAccountA, "two");
   ASSERT_TRUE(got.ok());
-  EXPECT_TRUE(code_->materialize((*got)->code_id).ok());
+  EXPECT_TRUE(code_->manifest((*got)->code_id).ok());
 }
 
 // --- reserved concurrency ------------------------------------------------------------------------
@@ -814,7 +830,7 @@ TEST_F(FunctionServiceTest, FunctionsSurviveRestart) {
     EXPECT_EQ(a.reserved_concurrency, b.reserved_concurrency);
     // Stored to the millisecond, which is what LastModified shows.
     EXPECT_EQ(formatLambdaTimestamp(a.last_modified), formatLambdaTimestamp(b.last_modified));
-    EXPECT_TRUE(code_->materialize(a.code_id).ok());
+    EXPECT_TRUE(code_->manifest(a.code_id).ok());
   }
   EXPECT_EQ(after[0].reserved_concurrency, 25u);
   EXPECT_EQ(after[0].code_sha256, sha256Base64(zipV2()));
@@ -972,9 +988,9 @@ TEST_F(FunctionServiceTest, CodeReferencesAreRebuiltOnLoad) {
   ASSERT_NE(one, nullptr);
   reopen();
   ASSERT_TRUE(service_->remove(kAccountA, "one").ok());
-  EXPECT_TRUE(code_->materialize(one->code_id).ok());
+  EXPECT_TRUE(code_->manifest(one->code_id).ok());
   ASSERT_TRUE(service_->remove(kAccountA, "two").ok());
-  EXPECT_FALSE(code_->materialize(one->code_id).ok());
+  EXPECT_FALSE(code_->manifest(one->code_id).ok());
 }
 
 // --- applySettings -------------------------------------------------------------------------------

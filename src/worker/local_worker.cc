@@ -58,11 +58,13 @@ std::string errorTypeOf(const std::string& header_type, const std::string& body)
 class ProcessEnvironment : public Environment {
  public:
   ProcessEnvironment(LocalWorker& worker, EnvironmentSpec spec, std::string log_stream,
+                     std::shared_ptr<const codestore::CodeLease> code,
                      std::unique_ptr<sandbox::Sandbox> sandbox, uid_t uid, asio::any_io_executor io,
                      asio::any_io_executor blocking, Clock::time_point started)
       : worker_(worker),
         spec_(std::move(spec)),
         log_stream_(std::move(log_stream)),
+        code_(std::move(code)),
         sandbox_(std::move(sandbox)),
         uid_(uid),
         socket_(io),
@@ -77,8 +79,11 @@ class ProcessEnvironment : public Environment {
     boost::system::error_code ec;
     socket_.close(ec);
     // Tearing a sandbox down waits for its processes and cgroups: off the data plane.
-    asio::post(blocking_, [sandbox = std::move(sandbox_), &worker = worker_, uid = uid_]() mutable {
+    // The code tree is released after the sandbox that mounts it is gone.
+    asio::post(blocking_, [sandbox = std::move(sandbox_), code = std::move(code_),
+                           &worker = worker_, uid = uid_]() mutable {
       sandbox.reset();
+      code.reset();
       worker.releaseUid(uid);
     });
   }
@@ -324,6 +329,7 @@ class ProcessEnvironment : public Environment {
   LocalWorker& worker_;
   EnvironmentSpec spec_;
   std::string log_stream_;
+  std::shared_ptr<const codestore::CodeLease> code_;  // the tree mounted at /var/task
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   uid_t uid_;
   asio::local::stream_protocol::socket socket_;
@@ -351,7 +357,7 @@ std::string bootstrapFor(const std::string& runtime) {
 }
 
 LocalWorker::LocalWorker(LocalWorkerOptions options, sandbox::SandboxFactory& sandboxes,
-                         codestore::CodeStore& code, asio::any_io_executor blocking)
+                         codestore::CodeCache& code, asio::any_io_executor blocking)
     : options_(std::move(options)),
       sandboxes_(sandboxes),
       code_(code),
@@ -433,11 +439,16 @@ asio::awaitable<Result<std::unique_ptr<Environment>>> LocalWorker::createEnviron
   s.gid = *uid;
   s.work_dir = options_.work_dir / id;
 
-  Result<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      co_await offload(blocking_, [this, &spec, &s]() -> Result<std::unique_ptr<sandbox::Sandbox>> {
-        Result<std::filesystem::path> code = code_.materialize(spec.code_id);
-        if (!code) return code.error();
-        s.mounts.push_back({*code, "/var/task"});
+  std::shared_ptr<const codestore::CodeLease> code;
+  Result<std::unique_ptr<sandbox::Sandbox>> sandbox = co_await offload(
+      blocking_, [this, &spec, &s, &code]() -> Result<std::unique_ptr<sandbox::Sandbox>> {
+        Result<std::shared_ptr<const codestore::CodeLease>> lease = code_.acquire(spec.code_id);
+        if (!lease) {
+          return makeError(lease.error().code,
+                           "function " + spec.key.function_name + ": " + lease.error().message);
+        }
+        code = std::move(*lease);
+        s.mounts.push_back({code->path(), "/var/task"});
         return sandboxes_.create(s);
       });
   if (!sandbox) {
@@ -445,8 +456,9 @@ asio::awaitable<Result<std::unique_ptr<Environment>>> LocalWorker::createEnviron
     co_return std::move(sandbox).error();
   }
   asio::any_io_executor io = co_await asio::this_coro::executor;
-  co_return std::unique_ptr<Environment>(std::make_unique<ProcessEnvironment>(
-      *this, spec, std::move(log_stream), std::move(*sandbox), *uid, io, blocking_, started));
+  co_return std::unique_ptr<Environment>(
+      std::make_unique<ProcessEnvironment>(*this, spec, std::move(log_stream), std::move(code),
+                                           std::move(*sandbox), *uid, io, blocking_, started));
 }
 
 }  // namespace hearth::worker

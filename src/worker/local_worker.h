@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "codestore/code_store.h"
+#include "codestore/code_cache.h"
 #include "sandbox/sandbox.h"
 #include "worker/environment.h"
 
@@ -40,7 +40,7 @@ struct LocalWorkerOptions {
 class LocalWorker : public Worker {
  public:
   LocalWorker(LocalWorkerOptions options, sandbox::SandboxFactory& sandboxes,
-              codestore::CodeStore& code, boost::asio::any_io_executor blocking);
+              codestore::CodeCache& code, boost::asio::any_io_executor blocking);
   ~LocalWorker() override;
 
   boost::asio::awaitable<Result<std::unique_ptr<Environment>>> createEnvironment(
@@ -56,7 +56,7 @@ class LocalWorker : public Worker {
 
   LocalWorkerOptions options_;
   sandbox::SandboxFactory& sandboxes_;
-  codestore::CodeStore& code_;
+  codestore::CodeCache& code_;
   boost::asio::any_io_executor blocking_;
   std::mutex uid_mu_;
   std::vector<uid_t> free_uids_;  // guarded by uid_mu_

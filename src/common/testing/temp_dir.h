@@ -13,10 +13,11 @@ namespace hearth::testing {
 
 class TempDir {
  public:
-  // Throws if no directory can be made (a test environment failure, reported by gtest).
-  explicit TempDir(std::string_view prefix = "hearth") {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+  // Throws if no directory can be made (a test environment failure, reported by gtest). `base`
+  // defaults to the system temp dir; /dev/shm gives one on tmpfs.
+  explicit TempDir(std::string_view prefix = "hearth", std::filesystem::path base = {}) {
+    if (base.empty()) base = std::filesystem::temp_directory_path();
+    std::string tmpl = (base / (std::string(prefix) + "-XXXXXX")).string();
     // SAFETY: mkdtemp rewrites the XXXXXX suffix of the writable NUL-terminated buffer in place.
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp " + tmpl);
     path_ = tmpl;
