@@ -189,6 +189,12 @@ Result<void> TreeBuilder::remove(std::string_view path) {
 }
 
 Result<void> TreeBuilder::clearDirectory(std::string_view path) {
+  if (path.find_first_not_of("./") == std::string_view::npos &&
+      path.find("..") == std::string_view::npos) {
+    // The root: every earlier layer's entry goes.
+    std::erase_if(nodes_, [this](const auto& entry) { return entry.second.layer < layer_; });
+    return {};
+  }
   Result<std::string> p = name(path);
   if (!p) return p.error();
   erase(*p, /*self=*/false);

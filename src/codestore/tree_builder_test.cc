@@ -83,6 +83,19 @@ TEST(TreeBuilder, WhiteoutsAndOpaqueDirectoriesApplyToEarlierLayersOnly) {
   EXPECT_EQ(treeOf(*m, chunks.blobs), want);
 }
 
+TEST(TreeBuilder, AnOpaqueRootClearsEveryEarlierLayer) {
+  MemoryChunks chunks;
+  TreeBuilder b(chunks, imageRules());
+  b.beginLayer();
+  ASSERT_TRUE(add(b, "old/file", "o").ok());
+  b.beginLayer();
+  ASSERT_TRUE(add(b, "new", "n").ok());
+  ASSERT_TRUE(b.clearDirectory("").ok());
+  Result<Manifest> m = b.finish();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(treeOf(*m, chunks.blobs), (std::map<std::string, Node>{{"new", {'f', 0644, "n"}}}));
+}
+
 TEST(TreeBuilder, ReplacingADirectoryDropsItsContentAndLinksCannotBeParents) {
   MemoryChunks chunks;
   TreeBuilder b(chunks, imageRules());

@@ -50,6 +50,7 @@ class TreeSink {
   // Whiteout `.wh.<name>`: removes `path` and everything below it, if present.
   virtual Result<void> remove(std::string_view path) = 0;
   // Opaque whiteout `.wh..wh..opq`: removes everything below `path`, keeping `path` itself.
+  // An empty `path` (a marker at a layer's top) clears the whole tree.
   virtual Result<void> clearDirectory(std::string_view path) = 0;
 };
 

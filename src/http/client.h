@@ -1,5 +1,6 @@
-// A minimal HTTP/1.1 client over one keep-alive TCP connection, for the load generator and for
-// tests that drive hearthd: connect once, then send requests one at a time and read each reply.
+// A minimal HTTP/1.1 client over one keep-alive TCP connection, for the load generator, for
+// tests that drive hearthd and for pulling images (codestore/oci): connect once, then send
+// requests one at a time and read each reply.
 //
 // Errors are Results with code kIo; nothing throws. After an error, or after the server answers
 // `Connection: close`, the connection is closed (isOpen() turns false) and connect() may be
@@ -34,6 +35,9 @@ class Client {
   // Sends `req` and reads the response. Sets Content-Length (prepare_payload) on `req`; the
   // caller sets Host and everything else. REQUIRES: isOpen().
   boost::asio::awaitable<Result<Response>> send(Request& req);
+
+  // Changes the cap on response bodies for the requests sent from now on.
+  void setBodyLimit(uint64_t body_limit) { body_limit_ = body_limit; }
 
   bool isOpen() const { return socket_.is_open(); }
   void close();
