@@ -61,12 +61,15 @@ struct ServeOptions {
   std::string code_cache_dir;  // default: defaultCodeCacheDir()
   int64_t code_cache_mib = 4096;
   std::vector<std::string> shared_code_scope;
+  std::string registry_config;  // Docker config.json with registry credentials
 };
 
 // Where the code store lives and which keyring it uses, for every subcommand.
 codestore::CodeStoreOptions codeStoreOptions(const fs::path& data_dir, const std::string& keyring,
-                                             const std::vector<std::string>& shared = {}) {
+                                             const std::vector<std::string>& shared = {},
+                                             const std::string& registry_config = {}) {
   codestore::CodeStoreOptions o;
+  if (!registry_config.empty()) o.registry_config = fs::absolute(registry_config);
   o.dir = data_dir / "code";
   o.keyring = keyring.empty() ? data_dir / "keyring" : fs::absolute(keyring);
   o.shared_scope_accounts = {shared.begin(), shared.end()};
@@ -172,7 +175,7 @@ int serve(const ServeOptions& o) {
   orDie(accounts.load(), "load accounts");
   std::unique_ptr<codestore::ChunkedCodeStore> code =
       orDie(codestore::ChunkedCodeStore::open(
-                codeStoreOptions(data_dir, o.code_keyring, o.shared_code_scope)),
+                codeStoreOptions(data_dir, o.code_keyring, o.shared_code_scope, o.registry_config)),
             "code store");
   control::FunctionService functions(*store, *code, o.region);
   orDie(functions.load(), "load functions");
@@ -387,6 +390,9 @@ int main(int argc, char** argv) {
                    "MiB of decrypted code files kept on the host before unused trees are evicted")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{16}, int64_t{1} << 30));
+  serve_cmd->add_option("--registry-config", serve_opts.registry_config,
+                        "Docker config.json holding credentials for the registries ImageUri "
+                        "names (auths.<host>.auth)");
   serve_cmd->add_option("--shared-code-scope", serve_opts.shared_code_scope,
                         "account id whose code deduplicates with the other listed accounts' "
                         "(public base content); repeatable");

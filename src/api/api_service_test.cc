@@ -73,7 +73,10 @@ class ApiServiceTest : public ::testing::Test {
     auto store = store::openSqliteStore((dir_ / "metadata.db").string());
     ASSERT_TRUE(store.ok()) << store.error().toString();
     store_ = std::move(*store);
-    auto code = codestore::ChunkedCodeStore::open({dir_ / "code", dir_ / "keyring", {}});
+    codestore::CodeStoreOptions code_options;
+    code_options.dir = dir_ / "code";
+    code_options.keyring = dir_ / "keyring";
+    auto code = codestore::ChunkedCodeStore::open(code_options);
     ASSERT_TRUE(code.ok()) << code.error().toString();
     code_ = std::move(*code);
 

@@ -76,7 +76,7 @@ HandlerResult createFunction(Call& c) {
   }
   const std::string& account = c.caller.account_id;
   Result<control::FunctionPtr> f = co_await offload(c.deps.blocking, [&] {
-    return c.deps.functions.create(account, ref->name, in->settings, in->zip);
+    return c.deps.functions.create(account, ref->name, in->settings, in->code);
   });
   if (!f) co_return f.error();
   co_return jsonResponse(status::created, functionConfigurationJson(**f, c.deps.region));
@@ -87,9 +87,16 @@ HandlerResult getFunction(Call& c) {
   if (!f) co_return f.error();
   json body = json::object();
   body["Configuration"] = functionConfigurationJson(**f, c.deps.region, c.function->qualifier);
-  body["Code"] = {{"RepositoryType", "S3"},
-                  {"Location", presignCodeUrl(c.deps, c.req[boost::beast::http::field::host],
-                                              (*f)->code_id, std::chrono::system_clock::now())}};
+  if ((*f)->package_type == "Image") {
+    // Lambda names ECR here; the image is whichever registry ImageUri named.
+    body["Code"] = {{"RepositoryType", "ECR"},
+                    {"ImageUri", (*f)->image_uri},
+                    {"ResolvedImageUri", (*f)->resolved_image_uri}};
+  } else {
+    body["Code"] = {{"RepositoryType", "S3"},
+                    {"Location", presignCodeUrl(c.deps, c.req[boost::beast::http::field::host],
+                                                (*f)->code_id, std::chrono::system_clock::now())}};
+  }
   if ((*f)->reserved_concurrency) {
     body["Concurrency"] = {{"ReservedConcurrentExecutions", *(*f)->reserved_concurrency}};
   }
@@ -171,7 +178,7 @@ HandlerResult updateFunctionCode(Call& c) {
     co_return jsonResponse(status::ok, functionConfigurationJson(**f, c.deps.region));
   }
   Result<control::FunctionPtr> f = co_await offload(c.deps.blocking, [&] {
-    return c.deps.functions.updateCode(account, c.function->name, in->zip, in->revision_id);
+    return c.deps.functions.updateCode(account, c.function->name, in->code, in->revision_id);
   });
   if (!f) co_return f.error();
   co_return jsonResponse(status::ok, functionConfigurationJson(**f, c.deps.region));

@@ -117,24 +117,33 @@ Result<void> checkArchitectures(const json& obj) {
                        "constraint: [Member must satisfy enum value set: [x86_64, arm64]]");
 }
 
-// The code source of CreateFunction's Code or UpdateFunctionCode's body: ZipFile only.
-Result<std::string> zipFrom(const json& obj) {
+// The code source of CreateFunction's Code or UpdateFunctionCode's body: ZipFile or ImageUri.
+Result<control::CodeSource> codeFrom(const json& obj) {
   if (member(obj, "S3Bucket") != nullptr || member(obj, "S3Key") != nullptr ||
       member(obj, "S3ObjectVersion") != nullptr) {
     return makeError(ErrorCode::kUnsupported,
                      "Code from S3 (S3Bucket/S3Key) is not supported yet: upload the zip "
                      "archive itself as ZipFile.");
   }
-  if (member(obj, "ImageUri") != nullptr) {
-    return makeError(ErrorCode::kUnsupported,
-                     "Container images (ImageUri) are not supported yet: upload a zip archive "
-                     "as ZipFile.");
-  }
+  Result<std::optional<std::string>> image = optionalString(obj, "ImageUri", "imageUri");
+  if (!image) return image.error();
   Result<std::optional<std::string>> b64 = optionalString(obj, "ZipFile", "zipFile");
   if (!b64) return b64.error();
+  if (*image && *b64) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "Please provide either ZipFile or ImageUri for function code, not both.");
+  }
+  if (*image) {
+    if ((*image)->empty() || (*image)->size() > 256) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "1 validation error detected: Value at 'imageUri' failed to satisfy "
+                       "constraint: Member must have length less than or equal to 256");
+    }
+    return control::CodeSource{"", std::move(**image)};
+  }
   if (!*b64) {
     return makeError(ErrorCode::kInvalidParameter,
-                     "Please provide a source for function code (ZipFile).");
+                     "Please provide a source for function code (ZipFile or ImageUri).");
   }
   std::optional<std::string> zip = base64Decode(**b64);
   if (!zip) {
@@ -142,7 +151,43 @@ Result<std::string> zipFrom(const json& obj) {
                      "1 validation error detected: Value at 'zipFile' failed to satisfy "
                      "constraint: Member must be valid base64-encoded data");
   }
-  return std::move(*zip);
+  return control::CodeSource{std::move(*zip), ""};
+}
+
+// ImageConfig {EntryPoint, Command, WorkingDirectory}.
+Result<control::ImageConfigOverrides> imageConfigFrom(const json& obj) {
+  if (!obj.is_object()) return typeError("imageConfig", "a structure");
+  control::ImageConfigOverrides c;
+  struct ListField {
+    const char* field;
+    const char* path;
+    std::optional<std::vector<std::string>> control::ImageConfigOverrides::*target;
+  };
+  for (const ListField& f :
+       {ListField{"EntryPoint", "imageConfig.entryPoint",
+                  &control::ImageConfigOverrides::entry_point},
+        ListField{"Command", "imageConfig.command", &control::ImageConfigOverrides::command}}) {
+    const json* v = member(obj, f.field);
+    if (v == nullptr) continue;
+    if (!v->is_array() || v->size() > 1500) return typeError(f.path, "a list of strings");
+    std::vector<std::string> words;
+    for (const json& w : *v) {
+      if (!w.is_string()) return typeError(f.path, "a list of strings");
+      words.push_back(w.get<std::string>());
+    }
+    c.*f.target = std::move(words);
+  }
+  Result<std::optional<std::string>> dir =
+      optionalString(obj, "WorkingDirectory", "imageConfig.workingDirectory");
+  if (!dir) return dir.error();
+  if (*dir && ((*dir)->size() > 1000 || (!(*dir)->empty() && (*dir)->front() != '/'))) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "1 validation error detected: Value at 'imageConfig.workingDirectory' "
+                     "failed to satisfy constraint: Member must be an absolute path of at most "
+                     "1000 characters");
+  }
+  if (*dir && !(*dir)->empty()) c.working_directory = std::move(**dir);
+  return c;
 }
 
 // The fields CreateFunction and UpdateFunctionConfiguration share.
@@ -198,6 +243,12 @@ Result<control::FunctionSettings> parseSettings(const json& obj) {
     s.dead_letter_arn = arn->value_or("");  // {} (or an empty ARN) removes it, as in Lambda
   }
 
+  if (const json* image = member(obj, "ImageConfig")) {
+    Result<control::ImageConfigOverrides> c = imageConfigFrom(*image);
+    if (!c) return c.error();
+    s.image_config = std::move(*c);
+  }
+
   if (const json* layers = member(obj, "Layers")) {
     if (!layers->is_array()) return typeError("layers", "a list");
     if (!layers->empty()) {
@@ -214,7 +265,7 @@ nlohmann::json functionConfigurationJson(const control::Function& f, std::string
   json c = json::object();
   c["FunctionName"] = f.name;
   c["FunctionArn"] = control::functionArn(region, f.account_id, f.name, qualifier);
-  c["Runtime"] = f.runtime;
+  if (!f.runtime.empty()) c["Runtime"] = f.runtime;
   c["Role"] = f.role;
   if (!f.handler.empty()) c["Handler"] = f.handler;
   c["CodeSize"] = f.code_size;
@@ -230,7 +281,15 @@ nlohmann::json functionConfigurationJson(const control::Function& f, std::string
   c["RevisionId"] = f.revision_id;
   c["State"] = "Active";
   c["LastUpdateStatus"] = "Successful";
-  c["PackageType"] = "Zip";
+  c["PackageType"] = f.package_type;
+  if (!f.image_config.empty()) {
+    json ic = json::object();
+    if (f.image_config.entry_point) ic["EntryPoint"] = *f.image_config.entry_point;
+    if (f.image_config.command) ic["Command"] = *f.image_config.command;
+    if (f.image_config.working_directory)
+      ic["WorkingDirectory"] = *f.image_config.working_directory;
+    c["ImageConfigResponse"] = {{"ImageConfig", std::move(ic)}};
+  }
   c["Architectures"] = json::array({"x86_64"});
   c["EphemeralStorage"] = {{"Size", f.ephemeral_mb}};
   c["SnapStart"] = {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}};
@@ -286,11 +345,7 @@ Result<CreateFunctionInput> parseCreateFunction(std::string_view body) {
 
   Result<std::optional<std::string>> package = optionalString(*doc, "PackageType", "packageType");
   if (!package) return package.error();
-  if (*package && **package == "Image") {
-    return makeError(ErrorCode::kUnsupported,
-                     "PackageType Image is not supported yet: Hearth runs Zip functions only.");
-  }
-  if (*package && **package != "Zip") {
+  if (*package && **package != "Zip" && **package != "Image") {
     return makeError(ErrorCode::kInvalidParameter,
                      "1 validation error detected: Value '" + **package +
                          "' at 'packageType' failed to satisfy constraint: Member must satisfy "
@@ -302,9 +357,17 @@ Result<CreateFunctionInput> parseCreateFunction(std::string_view body) {
   const json* code = member(*doc, "Code");
   if (code == nullptr) return missing("code");
   if (!code->is_object()) return typeError("code", "a structure");
-  Result<std::string> zip = zipFrom(*code);
-  if (!zip) return zip.error();
-  in.zip = std::move(*zip);
+  Result<control::CodeSource> source = codeFrom(*code);
+  if (!source) return source.error();
+  const bool image = *package && **package == "Image";
+  if (image != source->isImage()) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     image ? "Please provide ImageUri when creating a function with packageType "
+                             "Image."
+                           : "Please don't provide ImageUri when creating a function with "
+                             "packageType Zip.");
+  }
+  in.code = std::move(*source);
   return in;
 }
 
@@ -333,9 +396,9 @@ Result<UpdateCodeInput> parseUpdateFunctionCode(std::string_view body) {
   Result<std::optional<std::string>> revision = optionalString(*doc, "RevisionId", "revisionId");
   if (!revision) return revision.error();
   in.revision_id = revision->value_or("");
-  Result<std::string> zip = zipFrom(*doc);
-  if (!zip) return zip.error();
-  in.zip = std::move(*zip);
+  Result<control::CodeSource> source = codeFrom(*doc);
+  if (!source) return source.error();
+  in.code = std::move(*source);
   return in;
 }
 

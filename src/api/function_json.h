@@ -57,10 +57,10 @@ Result<std::optional<int64_t>> optionalInteger(const nlohmann::json& obj, std::s
 struct CreateFunctionInput {
   std::string function_name;  // as sent: a name or an ARN, resolved by the caller
   control::FunctionSettings settings;
-  std::string zip;  // decoded Code.ZipFile
+  control::CodeSource code;  // decoded Code.ZipFile, or Code.ImageUri with PackageType Image
 };
 
-// Requires FunctionName, Role and Code.ZipFile.
+// Requires FunctionName, Role and Code (ZipFile, or ImageUri with PackageType Image).
 Result<CreateFunctionInput> parseCreateFunction(std::string_view body);
 
 struct UpdateConfigurationInput {
@@ -71,12 +71,12 @@ struct UpdateConfigurationInput {
 Result<UpdateConfigurationInput> parseUpdateFunctionConfiguration(std::string_view body);
 
 struct UpdateCodeInput {
-  std::string zip;          // decoded ZipFile
-  std::string revision_id;  // empty: no precondition
+  control::CodeSource code;  // decoded ZipFile, or ImageUri
+  std::string revision_id;   // empty: no precondition
   bool dry_run = false;
 };
 
-// Requires ZipFile.
+// Requires ZipFile or ImageUri.
 Result<UpdateCodeInput> parseUpdateFunctionCode(std::string_view body);
 
 // Put/UpdateFunctionEventInvokeConfig: MaximumRetryAttempts, MaximumEventAgeInSeconds and

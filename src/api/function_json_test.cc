@@ -91,7 +91,7 @@ TEST(FunctionJsonTest, CreateFunctionReadsEveryField) {
   EXPECT_EQ(in->settings.ephemeral_mb, 2048);
   ASSERT_TRUE(in->settings.environment.has_value());
   EXPECT_EQ(in->settings.environment->at("K"), "V");
-  EXPECT_EQ(in->zip, std::string("PK\x03\x04zip", 7));
+  EXPECT_EQ(in->code.zip, std::string("PK\x03\x04zip", 7));
 }
 
 TEST(FunctionJsonTest, CreateFunctionRefusesBadInputWithTheRightCode) {
@@ -121,8 +121,26 @@ TEST(FunctionJsonTest, CreateFunctionRefusesBadInputWithTheRightCode) {
        ErrorCode::kInvalidParameter,
        "base64"},
       {"s3 code", {{"Code", {{"S3Bucket", "b"}, {"S3Key", "k"}}}}, ErrorCode::kUnsupported, "S3"},
-      {"image", {{"PackageType", "Image"}}, ErrorCode::kUnsupported, "Image"},
-      {"image uri", {{"Code", {{"ImageUri", "x"}}}}, ErrorCode::kUnsupported, "ImageUri"},
+      {"image type with a zip",
+       {{"PackageType", "Image"}},
+       ErrorCode::kInvalidParameter,
+       "provide ImageUri"},
+      {"image uri for a zip function",
+       {{"Code", {{"ZipFile", nullptr}, {"ImageUri", "127.0.0.1:5000/fn:v1"}}}},
+       ErrorCode::kInvalidParameter,
+       "don't provide ImageUri"},
+      {"zip and image",
+       {{"PackageType", "Image"}, {"Code", {{"ZipFile", "UEsFBg=="}, {"ImageUri", "r/x:1"}}}},
+       ErrorCode::kInvalidParameter,
+       "not both"},
+      {"bad entry point",
+       {{"ImageConfig", {{"EntryPoint", "/bin/sh"}}}},
+       ErrorCode::kInvalidParameter,
+       "'imageConfig.entryPoint'"},
+      {"relative working dir",
+       {{"ImageConfig", {{"WorkingDirectory", "app"}}}},
+       ErrorCode::kInvalidParameter,
+       "absolute"},
       {"layers", {{"Layers", {"arn:layer"}}}, ErrorCode::kUnsupported, "Layers"},
       {"arm64", {{"Architectures", {"arm64"}}}, ErrorCode::kUnsupported, "arm64"},
       {"two architectures",
@@ -176,11 +194,29 @@ TEST(FunctionJsonTest, UpdateConfigurationKeepsAbsentFieldsAbsent) {
   EXPECT_GT(*huge->settings.memory_mb, 10240);
 }
 
+TEST(FunctionJsonTest, CreateFunctionReadsAnImageFunction) {
+  json body = {
+      {"FunctionName", "img"},
+      {"Role", "arn:aws:iam::123456789012:role/r"},
+      {"PackageType", "Image"},
+      {"Code", {{"ImageUri", "127.0.0.1:5000/team/fn:v1"}}},
+      {"ImageConfig", {{"EntryPoint", {"/bin/run", "--flag"}}, {"WorkingDirectory", "/srv"}}}};
+  Result<CreateFunctionInput> in = parseCreateFunction(body.dump());
+  ASSERT_TRUE(in.ok()) << in.error().toString();
+  EXPECT_TRUE(in->code.isImage());
+  EXPECT_EQ(in->code.image_uri, "127.0.0.1:5000/team/fn:v1");
+  ASSERT_TRUE(in->settings.image_config);
+  EXPECT_EQ(in->settings.image_config->entry_point,
+            (std::vector<std::string>{"/bin/run", "--flag"}));
+  EXPECT_FALSE(in->settings.image_config->command);
+  EXPECT_EQ(in->settings.image_config->working_directory, "/srv");
+}
+
 TEST(FunctionJsonTest, UpdateCodeReadsZipDryRunAndRevision) {
   Result<UpdateCodeInput> in =
       parseUpdateFunctionCode(R"({"ZipFile": "UEsFBg==", "DryRun": true, "RevisionId": "r"})");
   ASSERT_TRUE(in.ok()) << in.error().toString();
-  EXPECT_EQ(in->zip, std::string("PK\x05\x06", 4));
+  EXPECT_EQ(in->code.zip, std::string("PK\x05\x06", 4));
   EXPECT_TRUE(in->dry_run);
   EXPECT_EQ(in->revision_id, "r");
 

@@ -15,6 +15,7 @@
 #include "codestore/chunk_reader.h"
 #include "codestore/cipher.h"
 #include "codestore/local_blob_store.h"
+#include "codestore/oci/image_pull.h"
 #include "codestore/zip_archive.h"
 #include "common/crypto.h"
 #include "common/encoding.h"
@@ -239,6 +240,21 @@ Result<std::vector<CodeUsage>> queryUsage(const store::sqlite::Database& db) {
   return usage;
 }
 
+// An image's tree: rooted links, later layers replacing earlier entries, 10 GiB of files (the
+// size Lambda allows an image), a million entries.
+TreeRules imageTreeRules(const std::string& uri) {
+  TreeRules rules;
+  rules.symlinks = SymlinkPolicy::kRootedTree;
+  rules.replace_allowed = true;
+  rules.max_file_bytes = uint64_t{10} << 30;
+  rules.max_entries = 1000000;
+  rules.refusal_code = ErrorCode::kInvalidParameter;
+  rules.archive = "Source image " + uri;
+  rules.too_big = makeError(ErrorCode::kInvalidParameter,
+                            "Source image " + uri + " is larger than 10737418240 bytes unpacked");
+  return rules;
+}
+
 }  // namespace
 
 // The ChunkSink of one upload: seals chunks, pins them, and writes those the store lacks.
@@ -432,9 +448,65 @@ Result<CodeInfo> ChunkedCodeStore::put(const std::string& account_id, std::strin
                                                      std::to_string(kMaxZippedBytes) + " bytes");
   }
   const Sha256Digest digest = sha256(zip);
-  const std::string scope = scopeOf(account_id);
+  NewObject object{account_id, "zip", digest, base64Encode(digest), zip.size()};
+  return store(object, zipTreeRules(), [&](TreeSink& sink) -> Result<std::optional<ImageSettings>> {
+    HEARTH_TRY(unpackZip(zip, sink));
+    return std::optional<ImageSettings>();
+  });
+}
+
+Result<CodeInfo> ChunkedCodeStore::putImage(const std::string& account_id,
+                                            const std::string& image_uri) {
+  Result<oci::ImageReference> ref = oci::parseImageUri(image_uri);
+  if (!ref) return ref.error();
+  oci::PullOptions pull;
+  if (!options_.registry_config.empty()) {
+    Result<std::optional<oci::Credentials>> creds =
+        oci::credentialsFor(ref->registry, options_.registry_config);
+    if (!creds) return creds.error();
+    pull.credentials = std::move(*creds);
+  }
+  // A registry that serves bytes other than those it named is the image's fault, told to the
+  // caller as a bad image, not as the store's corruption.
+  auto asImageError = [&](Error e) {
+    if (e.code == ErrorCode::kCorrupt) {
+      e = makeError(ErrorCode::kInvalidParameter,
+                    "Source image " + image_uri + " failed verification: " + e.message);
+    }
+    return e;
+  };
+  Result<oci::ResolvedImage> resolved = oci::resolveImage(*ref, pull);
+  if (!resolved) return asImageError(resolved.error());
+  std::optional<std::string> digest_bytes = hexDecode(
+      std::string_view(resolved->manifest_digest).substr(std::string_view("sha256:").size()));
+  if (!digest_bytes || digest_bytes->size() != 32) {
+    return makeError(ErrorCode::kInvalidParameter,
+                     "Source image " + image_uri + " has an unusable digest");
+  }
+  Sha256Digest digest{};
+  std::memcpy(digest.data(), digest_bytes->data(), digest.size());
+  // Lambda reports an image function's CodeSha256 as the manifest digest's hex.
+  NewObject object{account_id, "image", digest, hexEncode(*digest_bytes), 0};
+  Result<CodeInfo> info =
+      store(object, imageTreeRules(image_uri),
+            [&](TreeSink& sink) -> Result<std::optional<ImageSettings>> {
+              Result<oci::ImageConfig> config = oci::pullImage(*resolved, pull, sink);
+              if (!config) return asImageError(config.error());
+              return std::optional<ImageSettings>(ImageSettings{resolved->manifest_digest,
+                                                                config->entrypoint, config->cmd,
+                                                                config->env, config->working_dir});
+            });
+  if (!info) return info;
+  info->resolved_image_uri =
+      ref->registry + "/" + ref->repository + "@" + resolved->manifest_digest;
+  return info;
+}
+
+Result<CodeInfo> ChunkedCodeStore::store(const NewObject& object, const TreeRules& rules,
+                                         const Fill& fill) {
+  const std::string scope = scopeOf(object.account_id);
   const std::string salt = keyring_.scopeSalt(scope);
-  const std::string id = objectId(salt, account_id, "zip", digest);
+  const std::string id = objectId(salt, object.account_id, object.kind, object.digest);
   {
     std::lock_guard lock(mu_);
     Result<std::optional<CodeInfo>> found = findObject(id);
@@ -443,11 +515,13 @@ Result<CodeInfo> ChunkedCodeStore::put(const std::string& account_id, std::strin
   }
 
   Upload upload(*this, salt);
-  TreeBuilder builder(upload, zipTreeRules());
-  HEARTH_TRY(unpackZip(zip, builder));
+  TreeBuilder builder(upload, rules);
+  Result<std::optional<ImageSettings>> image = fill(builder);
+  if (!image) return image.error();
   Result<Manifest> m = builder.finish();
   if (!m) return m.error();
   m->scope = scope;
+  m->image = std::move(*image);
 
   const std::string data_key = randomBytes(kKeyBytes);
   const std::string manifest_blob =
@@ -456,7 +530,7 @@ Result<CodeInfo> ChunkedCodeStore::put(const std::string& account_id, std::strin
   HEARTH_TRY(blobs_->put(BlobKind::kManifest, manifest_name, manifest_blob));
   Result<void> synced = blobs_->sync();
 
-  CodeInfo info{id, base64Encode(digest), zip.size(), m->file_bytes};
+  CodeInfo info{id, object.source_sha256, object.source_bytes, m->file_bytes, ""};
   Result<void> committed = synced;
   bool raced = false;
   if (committed) {
@@ -465,7 +539,7 @@ Result<CodeInfo> ChunkedCodeStore::put(const std::string& account_id, std::strin
       Result<std::optional<CodeInfo>> found = findObject(id);
       if (!found) return found.error();
       if (*found) {
-        // Another upload of the same zip committed first; its object is ours too.
+        // Another upload of the same code committed first; its object is ours too.
         raced = true;
         info = **found;
         return {};
@@ -488,9 +562,9 @@ Result<CodeInfo> ChunkedCodeStore::put(const std::string& account_id, std::strin
       sqlite3_stmt* stmt = db_.stmt(kInsertObject);
       StmtScope s(stmt);
       HEARTH_TRY(bindText(stmt, 1, id));
-      HEARTH_TRY(bindText(stmt, 2, account_id));
+      HEARTH_TRY(bindText(stmt, 2, object.account_id));
       HEARTH_TRY(bindText(stmt, 3, scope));
-      HEARTH_TRY(bindText(stmt, 4, "zip"));
+      HEARTH_TRY(bindText(stmt, 4, object.kind));
       HEARTH_TRY(bindText(stmt, 5, info.sha256_base64));
       HEARTH_TRY(bindInt(stmt, 6, static_cast<int64_t>(info.zipped_bytes)));
       HEARTH_TRY(bindInt(stmt, 7, static_cast<int64_t>(info.unzipped_bytes)));

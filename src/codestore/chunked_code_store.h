@@ -22,6 +22,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,8 @@ struct CodeStoreOptions {
   std::filesystem::path dir;      // index and blobs; <data-dir>/code
   std::filesystem::path keyring;  // <data-dir>/keyring unless kept elsewhere
   std::set<std::string> shared_scope_accounts;
+  // Docker's config.json with registry credentials (codestore/oci/credentials.h); empty: none.
+  std::filesystem::path registry_config;
 };
 
 class ChunkedCodeStore final : public CodeStore {
@@ -54,6 +57,7 @@ class ChunkedCodeStore final : public CodeStore {
   static Result<std::vector<CodeUsage>> readUsage(const std::filesystem::path& dir);
 
   Result<CodeInfo> put(const std::string& account_id, std::string_view zip) override;
+  Result<CodeInfo> putImage(const std::string& account_id, const std::string& image_uri) override;
   Result<std::string> readZip(const std::string& id) override;
   Result<void> remove(const std::string& id) override;
   Result<void> retainOnly(const std::set<std::string>& ids) override;
@@ -69,6 +73,20 @@ class ChunkedCodeStore final : public CodeStore {
 
  private:
   class Upload;
+
+  // What identifies new code before it is unpacked.
+  struct NewObject {
+    std::string account_id;
+    std::string kind;           // "zip" or "image"
+    Sha256Digest digest;        // of the upload, or the image's manifest digest
+    std::string source_sha256;  // CodeSha256
+    uint64_t source_bytes;      // CodeSize
+  };
+  // Unpacks the code into a sink; returns the image settings, if any.
+  using Fill = std::function<Result<std::optional<ImageSettings>>(TreeSink&)>;
+  // Stores `object` unless it exists: `fill` feeds a TreeBuilder under `rules`, then the
+  // manifest is sealed and the object committed (the steps in docs/formats/code-store.md).
+  Result<CodeInfo> store(const NewObject& object, const TreeRules& rules, const Fill& fill);
 
   ChunkedCodeStore(CodeStoreOptions options, UniqueFd lock, Keyring keyring,
                    std::unique_ptr<BlobStore> blobs, store::sqlite::Database db);

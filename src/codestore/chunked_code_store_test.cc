@@ -42,7 +42,11 @@ std::string functionZip(int version, int files = 4, uint32_t seed = 1) {
 class ChunkedCodeStoreTest : public ::testing::Test {
  protected:
   CodeStoreOptions options(std::set<std::string> shared = {}) const {
-    return {dir_.path() / "code", dir_.path() / "keyring", std::move(shared)};
+    CodeStoreOptions o;
+    o.dir = dir_.path() / "code";
+    o.keyring = dir_.path() / "keyring";
+    o.shared_scope_accounts = std::move(shared);
+    return o;
   }
   std::unique_ptr<ChunkedCodeStore> open(std::set<std::string> shared = {}) {
     auto s = ChunkedCodeStore::open(options(std::move(shared)));

@@ -48,7 +48,10 @@ std::string readText(const fs::path& p) {
 class CodeCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = ChunkedCodeStore::open({data_.path() / "code", data_.path() / "keyring", {}});
+    CodeStoreOptions options;
+    options.dir = data_.path() / "code";
+    options.keyring = data_.path() / "keyring";
+    auto s = ChunkedCodeStore::open(options);
     ASSERT_TRUE(s.ok()) << s.error().toString();
     store_ = std::move(*s);
   }

@@ -30,6 +30,8 @@ struct CodeInfo {
   std::string sha256_base64;  // FunctionConfiguration.CodeSha256: base64 SHA-256 of the upload
   uint64_t zipped_bytes = 0;  // FunctionConfiguration.CodeSize
   uint64_t unzipped_bytes = 0;
+  // Image code only: registry/repository@sha256:... of what was pulled (Code.ResolvedImageUri).
+  std::string resolved_image_uri;
 };
 
 // What one account's code costs (hearthd stats).
@@ -48,6 +50,15 @@ class CodeStore {
   // `account_id`, in that account's salt scope. Uploading the same zip again to the same account
   // returns the stored object. More than kMaxZippedBytes → kEntityTooLarge.
   virtual Result<CodeInfo> put(const std::string& account_id, std::string_view zip) = 0;
+
+  // Pulls the container image `image_uri` (registry/repository[:tag][@digest], codestore/oci)
+  // for linux/amd64, flattens its layers into the canonical tree and stores it with the image's
+  // settings (Manifest::image), once per manifest digest and account. CodeSha256 is the
+  // digest's hex; CodeSize 0. Errors: kInvalidParameter for a missing, unreachable, malformed
+  // or unverifiable image (Lambda's "Source image ... does not exist ..."); kUnsupported for
+  // formats Hearth cannot read.
+  virtual Result<CodeInfo> putImage(const std::string& account_id,
+                                    const std::string& image_uri) = 0;
 
   // A zip of the stored tree (for GetFunction's Code.Location): the same files, links and
   // modes, written canonically, so its bytes (and SHA-256) are not the upload's.

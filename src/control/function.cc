@@ -32,6 +32,29 @@ Result<EventInvokeConfig> decodeEventInvokeConfig(const json& e) {
   return c;
 }
 
+Result<ImageConfigOverrides> decodeImageConfig(const json& j) {
+  auto corrupt = [] { return makeError(ErrorCode::kIo, "corrupt function document"); };
+  if (!j.is_object()) return corrupt();
+  ImageConfigOverrides c;
+  for (auto [key, target] :
+       {std::pair{"EntryPoint", &c.entry_point}, std::pair{"Command", &c.command}}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_array()) return corrupt();
+    std::vector<std::string> words;
+    for (const json& w : *it) {
+      if (!w.is_string()) return corrupt();
+      words.push_back(w.get<std::string>());
+    }
+    *target = std::move(words);
+  }
+  if (auto it = j.find("WorkingDirectory"); it != j.end()) {
+    if (!it->is_string()) return corrupt();
+    c.working_directory = it->get<std::string>();
+  }
+  return c;
+}
+
 }  // namespace
 
 std::string encodeFunctionDocument(const Function& f) {
@@ -54,6 +77,16 @@ std::string encodeFunctionDocument(const Function& f) {
            .count()},
   };
   if (f.reserved_concurrency) j["ReservedConcurrency"] = *f.reserved_concurrency;
+  if (f.package_type == "Image") {
+    j["PackageType"] = f.package_type;
+    j["ImageUri"] = f.image_uri;
+    j["ResolvedImageUri"] = f.resolved_image_uri;
+    json c = json::object();
+    if (f.image_config.entry_point) c["EntryPoint"] = *f.image_config.entry_point;
+    if (f.image_config.command) c["Command"] = *f.image_config.command;
+    if (f.image_config.working_directory) c["WorkingDirectory"] = *f.image_config.working_directory;
+    j["ImageConfig"] = std::move(c);
+  }
   if (!f.dead_letter_arn.empty()) j["DeadLetterTargetArn"] = f.dead_letter_arn;
   if (const std::optional<EventInvokeConfig>& c = f.event_invoke_config) {
     json e = {{"OnSuccess", c->on_success},
@@ -103,6 +136,15 @@ Result<Function> decodeFunctionDocument(std::string_view text) {
   if (auto rc = j.find("ReservedConcurrency"); rc != j.end()) {
     if (!rc->is_number_unsigned()) return makeError(ErrorCode::kIo, "corrupt function document");
     f.reserved_concurrency = rc->get<uint32_t>();
+  }
+  if (auto package = j.find("PackageType"); package != j.end()) {
+    if (!str("PackageType", f.package_type) || f.package_type != "Image" ||
+        !str("ImageUri", f.image_uri) || !str("ResolvedImageUri", f.resolved_image_uri)) {
+      return makeError(ErrorCode::kIo, "corrupt function document");
+    }
+    Result<ImageConfigOverrides> c = decodeImageConfig(j["ImageConfig"]);
+    if (!c) return c.error();
+    f.image_config = std::move(*c);
   }
   if (auto dlq = j.find("DeadLetterTargetArn"); dlq != j.end()) {
     if (!dlq->is_string()) return makeError(ErrorCode::kIo, "corrupt function document");

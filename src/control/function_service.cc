@@ -144,6 +144,23 @@ Result<void> applySettings(const FunctionSettings& s, Function& f, std::string_v
     }
     f.dead_letter_arn = *s.dead_letter_arn;
   }
+  if (s.image_config) {
+    if (f.package_type != "Image") {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "The ImageConfig parameter is not supported for functions with a Zip "
+                       "package type.");
+    }
+    f.image_config = *s.image_config;
+  }
+  if (f.package_type == "Image") {
+    // The image says what to run.
+    if (!f.runtime.empty() || !f.handler.empty()) {
+      return makeError(ErrorCode::kInvalidParameter,
+                       "The Runtime and Handler parameters are not supported for functions with "
+                       "an Image package type.");
+    }
+    return {};
+  }
   if (f.runtime.empty()) {
     return makeError(ErrorCode::kInvalidParameter,
                      "The Runtime parameter is required for functions with a Zip package type.");
@@ -235,15 +252,26 @@ Result<FunctionPtr> FunctionService::commit(const Key& key, Function next, bool 
 }
 
 Result<codestore::CodeInfo> FunctionService::putCode(const std::string& account_id,
-                                                     std::string_view zip) {
+                                                     const CodeSource& code) {
   // The reference is taken under code_mu_ together with the put, so a concurrent releaseCode()
   // of the same content cannot remove it between the put and the commit.
   std::lock_guard code_lock(code_mu_);
-  Result<codestore::CodeInfo> info = code_.put(account_id, zip);
+  Result<codestore::CodeInfo> info =
+      code.isImage() ? code_.putImage(account_id, code.image_uri) : code_.put(account_id, code.zip);
   if (!info) return info;
   std::lock_guard lock(mu_);
   ++code_refs_[info->id];
   return info;
+}
+
+void FunctionService::setCode(Function& f, const codestore::CodeInfo& code,
+                              const CodeSource& source) {
+  f.code_id = code.id;
+  f.code_sha256 = code.sha256_base64;
+  f.code_size = code.zipped_bytes;
+  f.code_unzipped_size = code.unzipped_bytes;
+  f.image_uri = source.image_uri;
+  f.resolved_image_uri = code.resolved_image_uri;
 }
 
 void FunctionService::releaseCode(const std::string& code_id) {
@@ -264,7 +292,7 @@ void FunctionService::notify(const Key& key) {
 
 Result<FunctionPtr> FunctionService::create(const std::string& account_id, const std::string& name,
                                             const FunctionSettings& settings,
-                                            std::string_view zip) {
+                                            const CodeSource& source) {
   if (!isValidFunctionName(name)) {
     return makeError(ErrorCode::kInvalidParameter,
                      "1 validation error detected: Value '" + name +
@@ -275,6 +303,7 @@ Result<FunctionPtr> FunctionService::create(const std::string& account_id, const
   Function f;
   f.account_id = account_id;
   f.name = name;
+  f.package_type = source.isImage() ? "Image" : "Zip";
   HEARTH_TRY(applySettings(settings, f, region_));
   if (f.role.empty()) {
     return makeError(ErrorCode::kInvalidParameter, "The role defined for the function is empty.");
@@ -282,7 +311,7 @@ Result<FunctionPtr> FunctionService::create(const std::string& account_id, const
   Key key{account_id, name};
   Result<FunctionPtr> begun = beginWrite(key, /*must_exist=*/false);
   if (!begun) return begun.error();
-  Result<codestore::CodeInfo> code = putCode(account_id, zip);
+  Result<codestore::CodeInfo> code = putCode(account_id, source);
   if (!code) {
     finishWrite(key);
     return code.error();
@@ -293,10 +322,7 @@ Result<FunctionPtr> FunctionService::create(const std::string& account_id, const
                 makeError(ErrorCode::kCodeStorageExceeded, "Code storage limit exceeded."))
           : Result<FunctionPtr>(FunctionPtr());
   if (done) {
-    f.code_id = code->id;
-    f.code_sha256 = code->sha256_base64;
-    f.code_size = code->zipped_bytes;
-    f.code_unzipped_size = code->unzipped_bytes;
+    setCode(f, *code, source);
     done = commit(key, std::move(f));
   }
   if (!done) releaseCode(code->id);
@@ -358,19 +384,24 @@ Result<FunctionPtr> FunctionService::mutate(
 }
 
 Result<FunctionPtr> FunctionService::updateCode(const std::string& account_id,
-                                                const std::string& name, std::string_view zip,
+                                                const std::string& name, const CodeSource& source,
                                                 const std::string& revision_id) {
   return mutate({account_id, name}, revision_id, true,
                 [&](const Function& current) -> Result<Function> {
-                  Result<codestore::CodeInfo> code = putCode(account_id, zip);
+                  if (source.isImage() != (current.package_type == "Image")) {
+                    return makeError(ErrorCode::kInvalidParameter,
+                                     current.package_type == "Image"
+                                         ? "Please provide ImageUri when updating a function "
+                                           "with packageType Image."
+                                         : "Please don't provide ImageUri when updating a "
+                                           "function with packageType Zip.");
+                  }
+                  Result<codestore::CodeInfo> code = putCode(account_id, source);
                   if (!code) return code.error();
                   // The same code again: this function holds a reference to it already.
                   if (code->id == current.code_id) releaseCode(code->id);
                   Function next = current;
-                  next.code_id = code->id;
-                  next.code_sha256 = code->sha256_base64;
-                  next.code_size = code->zipped_bytes;
-                  next.code_unzipped_size = code->unzipped_bytes;
+                  setCode(next, *code, source);
                   return next;
                 });
 }

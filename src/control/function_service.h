@@ -51,7 +51,16 @@ struct FunctionSettings {
   std::optional<int64_t> timeout_s;
   std::optional<int64_t> ephemeral_mb;
   std::optional<std::map<std::string, std::string>> environment;
-  std::optional<std::string> dead_letter_arn;  // DeadLetterConfig.TargetArn; "" removes it
+  std::optional<std::string> dead_letter_arn;        // DeadLetterConfig.TargetArn; "" removes it
+  std::optional<ImageConfigOverrides> image_config;  // replaces the overrides as a whole
+};
+
+// The code of CreateFunction / UpdateFunctionCode: a zip (Code.ZipFile), or a container image
+// to pull (Code.ImageUri; PackageType Image). Exactly one is set.
+struct CodeSource {
+  std::string zip;
+  std::string image_uri;
+  bool isImage() const { return !image_uri.empty(); }
 };
 
 // PutFunctionEventInvokeConfig / UpdateFunctionEventInvokeConfig fields; absent means "unset"
@@ -84,8 +93,9 @@ class FunctionService {
   // (account_id, name). Runs on the thread that made the change; set before serving.
   void setChangeListener(std::function<void(const std::string&, const std::string&)> listener);
 
+  // The package type follows the code: an image makes an Image function.
   Result<FunctionPtr> create(const std::string& account_id, const std::string& name,
-                             const FunctionSettings& settings, std::string_view zip);
+                             const FunctionSettings& settings, const CodeSource& code);
   // nullptr-free: kNotFound if the function does not exist.
   Result<FunctionPtr> get(const std::string& account_id, const std::string& name) const;
   // The version `ref` names: its qualifier must be empty or an existing version (only $LATEST
@@ -93,8 +103,9 @@ class FunctionService {
   Result<FunctionPtr> resolve(const std::string& account_id, const FunctionRef& ref) const;
   // Functions of the account, sorted by name.
   std::vector<FunctionPtr> list(const std::string& account_id) const;
+  // The code must be of the function's package type (kInvalidParameter, Lambda's message).
   Result<FunctionPtr> updateCode(const std::string& account_id, const std::string& name,
-                                 std::string_view zip, const std::string& revision_id);
+                                 const CodeSource& code, const std::string& revision_id);
   Result<FunctionPtr> updateConfiguration(const std::string& account_id, const std::string& name,
                                           const FunctionSettings& settings,
                                           const std::string& revision_id);
@@ -128,13 +139,15 @@ class FunctionService {
   // `new_revision` is false (reserved concurrency is not part of the configuration).
   Result<FunctionPtr> commit(const Key& key, Function next, bool new_revision = true);
   // Stores code and takes one reference on it for the caller.
-  Result<codestore::CodeInfo> putCode(const std::string& account_id, std::string_view zip);
+  Result<codestore::CodeInfo> putCode(const std::string& account_id, const CodeSource& code);
   void finishWrite(const Key& key);
   // One write to an existing function: the update-in-progress guard, the RevisionId
   // precondition (empty: any), `change` deriving the next state, the commit, code references,
   // and (with a new revision) the change notification.
   Result<FunctionPtr> mutate(const Key& key, const std::string& revision_id, bool new_revision,
                              const std::function<Result<Function>(const Function&)>& change);
+  // Points `f` at stored code.
+  static void setCode(Function& f, const codestore::CodeInfo& code, const CodeSource& source);
   // Drops one reference; removes the code when none is left.
   void releaseCode(const std::string& code_id);
   void notify(const Key& key);

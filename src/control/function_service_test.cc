@@ -72,6 +72,8 @@ std::string makeZip(const std::map<std::string, std::string>& files) {
   return out;
 }
 
+CodeSource zipCode(std::string zip) { return CodeSource{std::move(zip), ""}; }
+
 const std::string& zipV1() {
   static const std::string zip =
       makeZip({{"index.py", "def handler(event, context):\n    return 1\n"}});
@@ -125,7 +127,10 @@ class FunctionServiceTest : public TempDirTest {
   void open() {
     store_ = openStore();
     ASSERT_NE(store_, nullptr);
-    auto code = codestore::ChunkedCodeStore::open({dir_ / "code", dir_ / "keyring", {}});
+    codestore::CodeStoreOptions options;
+    options.dir = dir_ / "code";
+    options.keyring = dir_ / "keyring";
+    auto code = codestore::ChunkedCodeStore::open(options);
     ASSERT_TRUE(code.ok()) << code.error().toString();
     code_ = std::move(code).value();
     service_ = std::make_unique<FunctionService>(*store_, *code_, "us-east-1");
@@ -149,14 +154,14 @@ class FunctionServiceTest : public TempDirTest {
   FunctionPtr mustCreate(const std::string& account, const std::string& name,
                          const FunctionSettings& settings = pythonSettings(),
                          const std::string& zip = zipV1()) {
-    Result<FunctionPtr> f = service_->create(account, name, settings, zip);
+    Result<FunctionPtr> f = service_->create(account, name, settings, zipCode(zip));
     EXPECT_TRUE(f.ok()) << name << ": " << f.error().toString();
     return f.ok() ? *f : nullptr;
   }
 
   // Expects create() with `settings` to fail with kInvalidParameter; returns its message.
   std::string createError(const FunctionSettings& settings) {
-    Result<FunctionPtr> f = service_->create(kAccountA, "invalid", settings, zipV1());
+    Result<FunctionPtr> f = service_->create(kAccountA, "invalid", settings, zipCode(zipV1()));
     EXPECT_FALSE(f.ok());
     if (f.ok()) return {};
     EXPECT_EQ(f.error().code, ErrorCode::kInvalidParameter) << f.error().toString();
@@ -377,7 +382,7 @@ TEST_F(FunctionServiceTest, RoleIsRequired) {
 TEST_F(FunctionServiceTest, InvalidFunctionName) {
   for (const std::string& name :
        {std::string(""), std::string(65, 'a'), std::string("a.b"), std::string("a:b")}) {
-    Result<FunctionPtr> f = service_->create(kAccountA, name, pythonSettings(), zipV1());
+    Result<FunctionPtr> f = service_->create(kAccountA, name, pythonSettings(), zipCode(zipV1()));
     ASSERT_FALSE(f.ok()) << name;
     EXPECT_EQ(f.error().code, ErrorCode::kInvalidParameter);
   }
@@ -385,7 +390,8 @@ TEST_F(FunctionServiceTest, InvalidFunctionName) {
 }
 
 TEST_F(FunctionServiceTest, InvalidZipCreatesNothing) {
-  Result<FunctionPtr> f = service_->create(kAccountA, "broken", pythonSettings(), "not a zip");
+  Result<FunctionPtr> f =
+      service_->create(kAccountA, "broken", pythonSettings(), zipCode("not a zip"));
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.error().code, ErrorCode::kInvalidZipFile) << f.error().toString();
   EXPECT_FALSE(service_->get(kAccountA, "broken").ok());
@@ -398,7 +404,7 @@ TEST_F(FunctionServiceTest, DuplicateCreateConflicts) {
   ASSERT_NE(first, nullptr);
   FunctionSettings s = pythonSettings();
   s.memory_mb = 1024;
-  Result<FunctionPtr> again = service_->create(kAccountA, "dup", s, zipV2());
+  Result<FunctionPtr> again = service_->create(kAccountA, "dup", s, zipCode(zipV2()));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, ErrorCode::kConflict);
   EXPECT_EQ(again.error().message, "Function already exist: dup");
@@ -459,7 +465,7 @@ TEST_F(FunctionServiceTest, GetAndListAreScopedPerAccount) {
 TEST_F(FunctionServiceTest, UpdateCodeChangesShaAndRevision) {
   FunctionPtr v1 = mustCreate(kAccountA, "fn");
   ASSERT_NE(v1, nullptr);
-  Result<FunctionPtr> v2 = service_->updateCode(kAccountA, "fn", zipV2(), v1->revision_id);
+  Result<FunctionPtr> v2 = service_->updateCode(kAccountA, "fn", zipCode(zipV2()), v1->revision_id);
   ASSERT_TRUE(v2.ok()) << v2.error().toString();
   EXPECT_EQ((*v2)->code_sha256, sha256Base64(zipV2()));
   EXPECT_EQ((*v2)->code_size, zipV2().size());
@@ -483,9 +489,11 @@ TEST_F(FunctionServiceTest, UpdateCodeChangesShaAndRevision) {
 TEST_F(FunctionServiceTest, UpdateCodeWithStaleRevisionChangesNothing) {
   FunctionPtr v1 = mustCreate(kAccountA, "fn");
   ASSERT_NE(v1, nullptr);
-  ASSERT_TRUE(service_->updateCode(kAccountA, "fn", zipV2(), "").ok());  // no RevisionId: allowed
+  ASSERT_TRUE(
+      service_->updateCode(kAccountA, "fn", zipCode(zipV2()), "").ok());  // no RevisionId: allowed
   changes_.clear();
-  Result<FunctionPtr> stale = service_->updateCode(kAccountA, "fn", zipV1(), v1->revision_id);
+  Result<FunctionPtr> stale =
+      service_->updateCode(kAccountA, "fn", zipCode(zipV1()), v1->revision_id);
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().code, ErrorCode::kPreconditionFailed);
   EXPECT_THAT(stale.error().message, HasSubstr("does not match the latest Revision Id"));
@@ -496,11 +504,11 @@ TEST_F(FunctionServiceTest, UpdateCodeWithStaleRevisionChangesNothing) {
 }
 
 TEST_F(FunctionServiceTest, UpdateCodeOfMissingFunctionIsNotFound) {
-  Result<FunctionPtr> r = service_->updateCode(kAccountA, "nope", zipV1(), "");
+  Result<FunctionPtr> r = service_->updateCode(kAccountA, "nope", zipCode(zipV1()), "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
   ASSERT_NE(mustCreate(kAccountA, "fn"), nullptr);
-  r = service_->updateCode(kAccountB, "fn", zipV2(), "");
+  r = service_->updateCode(kAccountB, "fn", zipCode(zipV2()), "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
 }
@@ -508,7 +516,7 @@ TEST_F(FunctionServiceTest, UpdateCodeOfMissingFunctionIsNotFound) {
 TEST_F(FunctionServiceTest, UpdateCodeWithBadZipKeepsOldCode) {
   FunctionPtr v1 = mustCreate(kAccountA, "fn");
   ASSERT_NE(v1, nullptr);
-  Result<FunctionPtr> r = service_->updateCode(kAccountA, "fn", "garbage", "");
+  Result<FunctionPtr> r = service_->updateCode(kAccountA, "fn", zipCode("garbage"), "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidZipFile);
   EXPECT_TRUE(changes_.empty());
@@ -671,13 +679,13 @@ TEST_F(FunctionServiceTest, UpdatingCodeAwayFromSharedCodeKeepsIt) {
   FunctionPtr two = mustCreate(kAccountA, "two");
   ASSERT_NE(one, nullptr);
   ASSERT_NE(two, nullptr);
-  ASSERT_TRUE(service_->updateCode(kAccountA, "one", zipV2(), "").ok());
+  ASSERT_TRUE(service_->updateCode(kAccountA, "one", zipCode(zipV2()), "").ok());
   EXPECT_TRUE(code_->manifest(two->code_id).ok());
   // Updating to the same code again is not a release either.
-  ASSERT_TRUE(service_->updateCode(kAccountA, "two", zipV1(), "").ok());
+  ASSERT_TRUE(service_->updateCode(kAccountA, "two", zipCode(zipV1()), "").ok());
   EXPECT_TRUE(code_->manifest(two->code_id).ok());
   // Moving `two` onto `one`'s code releases the first zip.
-  ASSERT_TRUE(service_->updateCode(kAccountA, "two", zipV2(), "").ok());
+  ASSERT_TRUE(service_->updateCode(kAccountA, "two", zipCode(zipV2()), "").ok());
   EXPECT_FALSE(code_->manifest(two->code_id).ok());
   ASSERT_TRUE(service_->remove(kAccountA, "one").ok());
   Result<FunctionPtr> got = service_->get(kAccountA, "two");
@@ -785,7 +793,7 @@ TEST_F(FunctionServiceTest, FunctionsSurviveRestart) {
   s.ephemeral_mb = 2048;
   s.environment = std::map<std::string, std::string>{{"STAGE", "prod"}, {"EMPTY", ""}};
   ASSERT_NE(mustCreate(kAccountA, "persist", s), nullptr);
-  ASSERT_TRUE(service_->updateCode(kAccountA, "persist", zipV2(), "").ok());
+  ASSERT_TRUE(service_->updateCode(kAccountA, "persist", zipCode(zipV2()), "").ok());
   ASSERT_TRUE(service_->putConcurrency(kAccountA, "persist", 25).ok());
   FunctionSettings provided;
   provided.runtime = "provided.al2023";

@@ -115,6 +115,10 @@ asio::awaitable<Result<InvokeResponse>> Invoker::invoke(const std::string& accou
   spec.timeout = std::chrono::seconds(fn->timeout_s);
   spec.environment = fn->environment;
   spec.region = region_;
+  spec.image = fn->package_type == "Image";
+  spec.entry_point = fn->image_config.entry_point;
+  spec.command = fn->image_config.command;
+  spec.working_directory = fn->image_config.working_directory;
 
   ++in_flight_;
   struct Guard {

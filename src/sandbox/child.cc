@@ -4,13 +4,13 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
-#include <sys/resource.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -48,8 +48,8 @@ int moveHigh(int fd) {
 // Executes one filesystem step; returns 0 or an errno.
 int runOp(const FsOp& op) {
   const char* target = op.target.c_str();
-  // SAFETY (all mount calls): every string is NUL-terminated and owned by the plan, which the
-  // parent keeps alive; the kernel copies them.
+  // SAFETY (every call below): each string it passes is NUL-terminated and owned by the
+  // plan, which the parent keeps alive; the kernel copies them.
   switch (op.kind) {
     case FsOpKind::kMountTmpfs:
       return ::mount("tmpfs", target, "tmpfs", op.flags, op.data.c_str()) == 0 ? 0 : errno;
@@ -97,6 +97,8 @@ int runOp(const FsOp& op) {
       if (::syscall(SYS_pivot_root, ".", ".") != 0) return errno;
       if (::umount2(".", MNT_DETACH) != 0) return errno;
       return ::chdir("/") == 0 ? 0 : errno;
+    case FsOpKind::kChdir:
+      return ::chdir(target) == 0 ? 0 : errno;
   }
   return EINVAL;
 }
@@ -123,25 +125,44 @@ int loopbackUp() {
 
 const char* childStepName(ChildStep step) {
   switch (step) {
-    case ChildStep::kPrepareFds: return "prepare descriptors";
-    case ChildStep::kWaitForParent: return "wait for cgroup placement";
-    case ChildStep::kUnshareCgroup: return "unshare(CLONE_NEWCGROUP)";
-    case ChildStep::kFilesystem: return "rootfs";
-    case ChildStep::kHostname: return "sethostname";
-    case ChildStep::kLoopback: return "bring up lo";
-    case ChildStep::kSignals: return "reset signals";
-    case ChildStep::kStdio: return "set up stdin and channel";
-    case ChildStep::kCloseFds: return "close_range";
-    case ChildStep::kRlimits: return "setrlimit";
-    case ChildStep::kCapBounding: return "drop bounding capabilities";
-    case ChildStep::kCapAmbient: return "clear ambient capabilities";
-    case ChildStep::kSetgroups: return "setgroups";
-    case ChildStep::kSetresgid: return "setresgid";
-    case ChildStep::kSetresuid: return "setresuid";
-    case ChildStep::kCapset: return "capset";
-    case ChildStep::kNoNewPrivs: return "prctl(PR_SET_NO_NEW_PRIVS)";
-    case ChildStep::kSeccomp: return "seccomp";
-    case ChildStep::kExecve: return "execve";
+    case ChildStep::kPrepareFds:
+      return "prepare descriptors";
+    case ChildStep::kWaitForParent:
+      return "wait for cgroup placement";
+    case ChildStep::kUnshareCgroup:
+      return "unshare(CLONE_NEWCGROUP)";
+    case ChildStep::kFilesystem:
+      return "rootfs";
+    case ChildStep::kHostname:
+      return "sethostname";
+    case ChildStep::kLoopback:
+      return "bring up lo";
+    case ChildStep::kSignals:
+      return "reset signals";
+    case ChildStep::kStdio:
+      return "set up stdin and channel";
+    case ChildStep::kCloseFds:
+      return "close_range";
+    case ChildStep::kRlimits:
+      return "setrlimit";
+    case ChildStep::kCapBounding:
+      return "drop bounding capabilities";
+    case ChildStep::kCapAmbient:
+      return "clear ambient capabilities";
+    case ChildStep::kSetgroups:
+      return "setgroups";
+    case ChildStep::kSetresgid:
+      return "setresgid";
+    case ChildStep::kSetresuid:
+      return "setresuid";
+    case ChildStep::kCapset:
+      return "capset";
+    case ChildStep::kNoNewPrivs:
+      return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case ChildStep::kSeccomp:
+      return "seccomp";
+    case ChildStep::kExecve:
+      return "execve";
   }
   return "unknown step";
 }

@@ -71,7 +71,8 @@ Result<void> validate(const SandboxSpec& spec) {
 
 class ProcessSandbox final : public Sandbox {
  public:
-  ProcessSandbox(std::string id, fs::path work_dir) : id_(std::move(id)), work_dir_(std::move(work_dir)) {}
+  ProcessSandbox(std::string id, fs::path work_dir)
+      : id_(std::move(id)), work_dir_(std::move(work_dir)) {}
 
   // Tear-down, also of a half-built sandbox: kill, reap PID 1, remove cgroup, scratch, work dir.
   ~ProcessSandbox() override {
@@ -171,8 +172,14 @@ class ProcessSandboxFactory final : public SandboxFactory {
     box->scratch_ = std::move(*scratch);
 
     ChildPlan plan;
-    auto ops = planRootfs({spec.work_dir / "root", box->scratch_->device(), spec.uid, spec.gid,
-                           spec.hostname, spec.mounts});
+    auto ops = planRootfs({.root = spec.work_dir / "root",
+                           .tmp_device = box->scratch_->device(),
+                           .uid = spec.uid,
+                           .gid = spec.gid,
+                           .hostname = spec.hostname,
+                           .mounts = spec.mounts,
+                           .image_root = spec.image_root,
+                           .cwd = spec.cwd});
     if (!ops) return std::move(ops).error();
     plan.fs_ops = std::move(*ops);
     plan.hostname = spec.hostname;
@@ -206,8 +213,8 @@ class ProcessSandboxFactory final : public SandboxFactory {
     int pidfd = -1;
     clone_args args;
     std::memset(&args, 0, sizeof args);
-    args.flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-                 CLONE_NEWUTS;
+    args.flags =
+        CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     // Blocked across the clone so no hearthd handler runs in the child before it resets them.

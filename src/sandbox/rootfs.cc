@@ -26,17 +26,43 @@ constexpr std::array<std::string_view, 8> kHostEtc = {
     "protocols",   "services",      "alternatives", "ssl"};
 constexpr std::array<std::string_view, 6> kDevNodes = {"null",   "zero",    "full",
                                                        "random", "urandom", "tty"};
+// Top-level names of an image that are never mirrored: the sandbox provides its own.
+constexpr std::array<std::string_view, 3> kOwnTopLevel = {"proc", "dev", "tmp"};
+
+// Whether `path` is absolute and in normal form component by component: no "." or ".."
+// components and no trailing "/" (path's == compares components, so repeated slashes pass).
+// "/" itself only if `allow_root`.
+bool isCleanAbsolute(const fs::path& path, bool allow_root) {
+  if (path == "/") return allow_root;
+  bool clean = path.is_absolute() && path.lexically_normal() == path && path.filename() != "";
+  for (const auto& part : path) clean = clean && part != "..";
+  return clean;
+}
 
 class Planner {
  public:
   explicit Planner(const RootfsInputs& in) : in_(in), root_(in.root.string()) {}
 
   Result<std::vector<FsOp>> plan() {
+    // path's == compares components, so "/a//b" would pass isCleanAbsolute(); compare text too.
+    const fs::path cwd = in_.cwd;
+    if (in_.cwd.find('\0') != std::string::npos || !isCleanAbsolute(cwd, true) ||
+        cwd.lexically_normal().native() != in_.cwd) {
+      return makeError(ErrorCode::kSandbox,
+                       "rootfs: cwd '" + in_.cwd + "' is not a clean absolute path");
+    }
     // Nothing the child mounts may propagate back to the host's mount namespace.
     add(FsOpKind::kMountFlags, "/", "", "", MS_REC | MS_PRIVATE);
     add(FsOpKind::kMountTmpfs, root_, "tmpfs", "size=1m,mode=0755", MS_NOSUID | MS_NODEV);
-    for (std::string_view dir : kSystemDirs) HEARTH_TRY(mirrorHost(fs::path("/") / dir));
-    planEtc();
+    if (in_.image_root.empty()) {
+      for (std::string_view dir : kSystemDirs) {
+        const fs::path path = fs::path("/") / dir;
+        HEARTH_TRY(mirror(path, path));
+      }
+      planEtc(/*mirror_host=*/true);
+    } else {
+      HEARTH_TRY(planImage());
+    }
     planDev();
     mkdir("/proc", 0555);
     add(FsOpKind::kMountProc, at("/proc"), "proc", "", MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -46,6 +72,7 @@ class Planner {
     for (const BindMount& m : in_.mounts) HEARTH_TRY(planBind(m));
     add(FsOpKind::kPivotRoot, root_);
     add(FsOpKind::kMountFlags, "/", "", "", MS_REMOUNT | kReadOnly);
+    add(FsOpKind::kChdir, in_.cwd);
     return std::move(ops_);
   }
 
@@ -62,27 +89,80 @@ class Planner {
     if (made_.insert(path.string()).second) add(FsOpKind::kMkdir, at(path), "", "", 0, mode);
   }
 
-  // Recreates host `path` at the same place: a symlink as the same symlink, a directory or file
-  // as a read-only bind mount. Missing entries are skipped.
-  Result<void> mirrorHost(const fs::path& path) {
+  // Recreates host `source` at `dest` (absolute, in the sandbox): a symlink as the same symlink,
+  // a directory or regular file as a read-only bind mount on a mount point made in the root
+  // tmpfs. Missing entries and other file types are skipped. Returns whether `dest` was planned.
+  Result<bool> mirror(const fs::path& source, const fs::path& dest) {
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return {};
+    if (::lstat(source.c_str(), &st) != 0) return false;
     if (S_ISLNK(st.st_mode)) {
       std::error_code ec;
-      fs::path link = fs::read_symlink(path, ec);
-      if (ec) return errnoError("rootfs: readlink " + path.string(), ec.value(), ErrorCode::kSandbox);
-      add(FsOpKind::kSymlink, at(path), link.string());
+      fs::path link = fs::read_symlink(source, ec);
+      if (ec) {
+        return errnoError("rootfs: readlink " + source.string(), ec.value(), ErrorCode::kSandbox);
+      }
+      add(FsOpKind::kSymlink, at(dest), link.string());
     } else if (S_ISDIR(st.st_mode)) {
-      mkdir(path, 0755);
-      add(FsOpKind::kBind, at(path), path.string(), "", kReadOnly);
+      mkdir(dest, 0755);
+      add(FsOpKind::kBind, at(dest), source.string(), "", kReadOnly);
     } else if (S_ISREG(st.st_mode)) {
-      add(FsOpKind::kWriteFile, at(path), "", "", 0, 0444);
-      add(FsOpKind::kBind, at(path), path.string(), "", kReadOnly);
+      add(FsOpKind::kWriteFile, at(dest), "", "", 0, 0444);
+      add(FsOpKind::kBind, at(dest), source.string(), "", kReadOnly);
+    } else {
+      return false;
     }
+    return true;
+  }
+
+  // The root from a container image (see rootfs.h): its top-level entries mirrored, except the
+  // sandbox's own and those a spec mount lies under; /etc generated if the image's is not used.
+  // Invariant: every later step that creates something (mkdir, file, symlink, mount) lies under
+  // a top-level name that is not mirrored here, so nothing is ever created in the image.
+  Result<void> planImage() {
+    const fs::path& image = in_.image_root;
+    struct stat st;
+    if (!image.is_absolute()) {
+      return makeError(ErrorCode::kSandbox,
+                       "rootfs: image root '" + image.string() + "' is not an absolute path");
+    }
+    if (::stat(image.c_str(), &st) != 0) {
+      return errnoError("rootfs: stat image root " + image.string(), errno, ErrorCode::kSandbox);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return errnoError("rootfs: image root " + image.string(), ENOTDIR, ErrorCode::kSandbox);
+    }
+    std::set<std::string> hidden;
+    for (std::string_view name : kOwnTopLevel) hidden.emplace(name);
+    for (const BindMount& m : in_.mounts) {
+      const fs::path& dst = m.sandbox_path;
+      // Unclean paths are refused by planBind(); "/" has no first component.
+      if (dst.is_absolute() && std::next(dst.begin()) != dst.end()) {
+        hidden.insert(std::next(dst.begin())->string());
+      }
+    }
+    std::set<std::string> names;  // sorted, so that one image always gives the same plan
+    std::error_code ec;
+    for (fs::directory_iterator it(image, ec), end; !ec && it != end; it.increment(ec)) {
+      names.insert(it->path().filename().string());
+    }
+    if (ec) {
+      return errnoError("rootfs: read image root " + image.string(), ec.value(),
+                        ErrorCode::kSandbox);
+    }
+    bool image_etc = false;
+    for (const std::string& name : names) {
+      if (hidden.contains(name)) continue;
+      auto mirrored = mirror(image / name, fs::path("/") / name);
+      if (!mirrored) return std::move(mirrored).error();
+      if (name == "etc") image_etc = *mirrored;
+    }
+    if (!image_etc) planEtc(/*mirror_host=*/false);
     return {};
   }
 
-  void planEtc() {
+  // /etc: generated passwd, group, hosts and an empty resolv.conf; with `mirror_host`, also the
+  // host files of kHostEtc.
+  void planEtc(bool mirror_host) {
     mkdir("/etc", 0755);
     const std::string uid = std::to_string(in_.uid);
     const std::string gid = std::to_string(in_.gid);
@@ -93,7 +173,11 @@ class Planner {
     writeFile("/etc/hosts", "127.0.0.1\tlocalhost " + in_.hostname +
                                 "\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     writeFile("/etc/resolv.conf", "");  // no network, no resolver
-    for (std::string_view name : kHostEtc) (void)mirrorHost(fs::path("/etc") / name);
+    if (!mirror_host) return;
+    for (std::string_view name : kHostEtc) {
+      const fs::path path = fs::path("/etc") / name;
+      (void)mirror(path, path);
+    }
   }
 
   void writeFile(const fs::path& path, std::string content) {
@@ -122,10 +206,7 @@ class Planner {
 
   Result<void> planBind(const BindMount& m) {
     const fs::path& dst = m.sandbox_path;
-    bool clean = dst.is_absolute() && dst != "/" && dst.lexically_normal() == dst &&
-                 dst.filename() != "";
-    for (const auto& part : dst) clean = clean && part != "..";
-    if (!clean) {
+    if (!isCleanAbsolute(dst, false)) {
       return makeError(ErrorCode::kSandbox,
                        "rootfs: sandbox path '" + dst.string() + "' is not a clean absolute path");
     }
@@ -158,16 +239,28 @@ class Planner {
 
 std::string FsOp::describe() const {
   switch (kind) {
-    case FsOpKind::kMountTmpfs: return "mount tmpfs on " + target;
-    case FsOpKind::kMkdir: return "mkdir " + target;
-    case FsOpKind::kSymlink: return "symlink " + target + " -> " + source;
-    case FsOpKind::kWriteFile: return "create " + target;
-    case FsOpKind::kBind: return "bind-mount " + source + " on " + target;
-    case FsOpKind::kMountProc: return "mount proc on " + target;
-    case FsOpKind::kMountExt4: return "mount " + source + " (ext4) on " + target;
-    case FsOpKind::kRmdir: return "rmdir " + target;
-    case FsOpKind::kMountFlags: return "change mount flags of " + target;
-    case FsOpKind::kPivotRoot: return "pivot_root into " + target;
+    case FsOpKind::kMountTmpfs:
+      return "mount tmpfs on " + target;
+    case FsOpKind::kMkdir:
+      return "mkdir " + target;
+    case FsOpKind::kSymlink:
+      return "symlink " + target + " -> " + source;
+    case FsOpKind::kWriteFile:
+      return "create " + target;
+    case FsOpKind::kBind:
+      return "bind-mount " + source + " on " + target;
+    case FsOpKind::kMountProc:
+      return "mount proc on " + target;
+    case FsOpKind::kMountExt4:
+      return "mount " + source + " (ext4) on " + target;
+    case FsOpKind::kRmdir:
+      return "rmdir " + target;
+    case FsOpKind::kMountFlags:
+      return "change mount flags of " + target;
+    case FsOpKind::kPivotRoot:
+      return "pivot_root into " + target;
+    case FsOpKind::kChdir:
+      return "chdir " + target;
   }
   return "unknown filesystem step";
 }

@@ -40,10 +40,33 @@ struct SandboxSpec {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // "KEY=value"
 
-  // Read-only content: at least the function code at /var/task and the runtime. The host
-  // system directories the runtimes need (/usr, /lib, /lib64, /bin, /etc/ssl, ...) are added by
-  // the sandbox itself, read-only; these come on top.
+  // Read-only content: at least the function code at /var/task and the runtime. Without an
+  // image_root, the host system directories the runtimes need (/usr, /lib, /lib64, /bin,
+  // /etc/ssl, ...) are added by the sandbox itself, read-only; these come on top.
   std::vector<BindMount> mounts;
+
+  // A container image's root, for container-image functions. Empty (the default): the root is
+  // composed from the host's system directories as described above. Otherwise an absolute host
+  // directory holding the image's flattened tree, which the sandbox treats as read-only and
+  // shared (many sandboxes may use it at once, and nothing is ever created or changed in it, not
+  // even a mount point directory). The root is then still a small read-only tmpfs, and each
+  // top-level entry of image_root is mirrored into it: a directory or regular file as a
+  // read-only nosuid,nodev bind mount of image_root/<name>, a symlink as the same symlink; other
+  // file types are skipped. Not mirrored: entries named proc, dev and tmp (the sandbox provides
+  // its own /proc, /dev and /tmp as without an image), and any top-level name under which a
+  // BindMount's sandbox_path lies (a mount at /var/task hides the image's whole /var; the worker
+  // binds hearth-init at /hearth-init). When the image's /etc is mirrored it is used as it is;
+  // otherwise (no etc in the image, or one hidden by a mount) the sandbox generates its own
+  // passwd, group, hosts and resolv.conf as without an image, but mirrors none of the host's
+  // /etc files. No host system directory is mounted.
+  std::filesystem::path image_root;
+
+  // The directory PID 1 starts in, inside the sandbox. REQUIRES: a clean absolute path ("/",
+  // "/var/task"; no ".", "..", "//" or trailing "/"), else create() fails at planning. A
+  // directory that does not exist fails create() with kSandbox
+  // ("rootfs: chdir /app: No such file or directory (errno 2)"). It is entered as root, before
+  // the sandbox drops to uid:gid.
+  std::string cwd = "/";
 
   uint64_t memory_bytes = 128ull << 20;  // cgroup memory limit (no swap)
   uint64_t tmp_bytes = 512ull << 20;     // size of the disk-backed /tmp
@@ -68,7 +91,7 @@ struct Usage {
   // High-water mark since creation or the last resetPeak(), without page cache (see cgroup.cc).
   uint64_t memory_peak_bytes = 0;
   uint64_t memory_current_bytes = 0;
-  bool oom_killed = false;            // the kernel OOM killer fired in this cgroup
+  bool oom_killed = false;  // the kernel OOM killer fired in this cgroup
 };
 
 // A live sandbox. Destroying it kills every process inside (SIGKILL to the cgroup), reaps PID 1,

@@ -8,10 +8,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -57,6 +59,75 @@ std::vector<fs::path> cgroupDirsNamed(const std::string& name) {
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// Copies the host program `host` into `image`/usr/bin, with the shared libraries `ldd` lists at
+// the paths it names (/lib/x86_64-linux-gnu/..., /lib64/ld-linux-x86-64.so.2), following the
+// host's symlinks: a self-contained program of the fake image, as a static busybox would be.
+void installProgram(const fs::path& image, const fs::path& host) {
+  fs::create_directories(image / "usr/bin");
+  fs::copy_file(host, image / "usr/bin" / host.filename(), fs::copy_options::overwrite_existing);
+  FILE* ldd = popen(("ldd " + host.string()).c_str(), "r");
+  ASSERT_NE(ldd, nullptr);
+  char line[512];
+  while (fgets(line, sizeof line, ldd) != nullptr) {
+    // "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "\t/lib64/ld-linux... (0x...)"
+    std::string text(line);
+    size_t start = text.find('/');
+    if (start == std::string::npos) continue;  // linux-vdso.so.1 has no file
+    fs::path lib = text.substr(start, text.find(' ', start) - start);
+    fs::create_directories(image / lib.relative_path().parent_path());
+    fs::copy_file(lib, image / lib.relative_path(), fs::copy_options::overwrite_existing);
+  }
+  ASSERT_EQ(pclose(ldd), 0) << "ldd " << host;
+}
+
+// A fake container image in `image`: dash (as /bin/sh through a usrmerge-style bin -> usr/bin)
+// and mkdir with their libraries, a world-writable /srv holding a world-writable file, a /var
+// that a mount at /var/task hides, and proc, dev and tmp directories with markers that must not
+// show. With `with_etc`, an /etc/passwd with a marker line.
+void makeImage(const fs::path& image, bool with_etc) {
+  installProgram(image, "/usr/bin/dash");
+  installProgram(image, "/usr/bin/mkdir");
+  fs::create_symlink("dash", image / "usr/bin/sh");
+  fs::create_symlink("usr/bin", image / "bin");
+  fs::create_directories(image / "srv");
+  fs::permissions(image / "srv", fs::perms::all);
+  std::ofstream(image / "srv/shared.txt") << "shared\n";
+  fs::permissions(image / "srv/shared.txt", fs::perms::owner_read | fs::perms::owner_write |
+                                                fs::perms::group_read | fs::perms::group_write |
+                                                fs::perms::others_read | fs::perms::others_write);
+  fs::create_directories(image / "var/lib");
+  std::ofstream(image / "var/lib/image-marker") << "var\n";
+  for (const char* own : {"proc", "dev", "tmp"}) {
+    fs::create_directories(image / own);
+    std::ofstream(image / own / "image-marker") << own << "\n";
+  }
+  if (with_etc) {
+    fs::create_directories(image / "etc");
+    std::ofstream(image / "etc/passwd") << "root:x:0:0:root:/root:/bin/sh\n"
+                                        << "marker:x:7:7:from the image:/:/bin/sh\n";
+  }
+}
+
+// Every entry under `dir` (symlinks not followed) with its type, mode, owner, size and mtime:
+// equal snapshots mean nothing was created, removed or modified.
+std::string treeSnapshot(const fs::path& dir) {
+  std::ostringstream out;
+  std::vector<fs::path> paths = {dir};
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) paths.push_back(entry.path());
+  std::sort(paths.begin(), paths.end());
+  for (const fs::path& path : paths) {
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) {
+      out << path.string() << " lstat failed\n";
+      continue;
+    }
+    out << path.string() << " " << std::oct << st.st_mode << std::dec << " " << st.st_uid << ":"
+        << st.st_gid << " " << st.st_size << " " << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec
+        << "\n";
+  }
+  return out.str();
 }
 
 class SandboxTest : public ::testing::Test {
@@ -329,7 +400,6 @@ TEST_F(SandboxTest, StartFailuresNameTheStepAndCleanUp) {
   EXPECT_TRUE(cgroupDirsNamed("badmount").empty());
 }
 
-// Not a benchmark, a tripwire: creation stays in the tens of milliseconds. Prints the figures.
 TEST_F(SandboxTest, CgroupsOfKilledDaemonsAreReapedAtStart) {
   auto first = CgroupHost::detect("hearth-test-reap-" + std::to_string(getpid()));
   ASSERT_TRUE(first.ok()) << first.error().toString();
@@ -350,6 +420,180 @@ TEST_F(SandboxTest, CgroupsOfKilledDaemonsAreReapedAtStart) {
   }
 }
 
+// The probe of an image root, in dash builtins (the image has no other tools but mkdir).
+constexpr const char* kImageProbe = R"SH(
+    exec 2>&3
+    echo "root=$(echo /*)" >&3
+    echo "cwd=$(pwd)" >&3
+    while read -r l; do echo "passwd:$l" >&3; done </etc/passwd
+    test -e /usr/lib/python3 || echo "no-host-python" >&3
+    test -e /etc/ssl || echo "no-host-ssl" >&3
+    test -e /etc/ld.so.cache || echo "no-host-ld-cache" >&3
+    test -e /var/lib/image-marker || echo "image-var-hidden" >&3
+    test -e /tmp/image-marker || echo "own-tmp" >&3
+    test -e /dev/image-marker || echo "own-dev" >&3
+    test -c /dev/null && echo "dev-null" >&3
+    test -r /proc/1/status && echo "own-proc" >&3
+    while read -r _ _ _ _ point _; do echo "mnt:$point" >&3; done </proc/self/mountinfo
+    read -r t </var/task/handler.txt && echo "task:$t" >&3
+    read -r t </hearth-init && echo "init:$t" >&3
+    echo x >/tmp/ok && echo "tmp-rw" >&3
+    for f in /new /usr/bin/new /srv/new /srv/shared.txt /etc/new /lib64/new /bin/new; do
+      echo x >"$f" || echo "not-written:$f" >&3
+    done
+    mkdir /srv/d /usr/d /lib/d /d
+    read -r t </srv/shared.txt && echo "shared:$t" >&3
+    echo "end" >&3
+  )SH";
+
+TEST_F(SandboxTest, ImageRootReplacesTheHostSystemAndStaysUntouched) {
+  const fs::path image = base_ / "fake-image";  // not a work_dir: ids name those
+  ASSERT_NO_FATAL_FAILURE(makeImage(image, /*with_etc=*/true));
+  std::ofstream(base_ / "init") << "hearth-init stand-in\n";
+  const std::string before = treeSnapshot(image);
+
+  SandboxSpec s = spec("image", kImageProbe);
+  s.image_root = image;
+  s.mounts.push_back({base_ / "init", "/hearth-init"});
+  s.cwd = "/srv";
+  // Two sandboxes share the image at once.
+  SandboxSpec t = s;
+  t.id = "image2";
+  t.work_dir = base_ / t.id;
+  t.hostname = "fn-image2";
+  auto first = factory_->create(s);
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  auto second = factory_->create(t);
+  ASSERT_TRUE(second.ok()) << second.error().toString();
+  const std::string out = readAll((*first)->channel());
+  EXPECT_EQ(readAll((*second)->channel()), out);
+  first->reset();
+  second->reset();
+
+  // The image's entries, the sandbox's dev, proc and tmp, and the mount targets; nothing else.
+  EXPECT_TRUE(
+      contains(out, "root=/bin /dev /etc /hearth-init /lib /lib64 /proc /srv /tmp /usr /var\n"))
+      << out;
+  EXPECT_TRUE(contains(out, "cwd=/srv\n")) << out;
+  EXPECT_TRUE(contains(out, "passwd:marker:x:7:7:from the image:/:/bin/sh\n")) << out;
+  EXPECT_FALSE(contains(out, "sbx_user")) << out;
+  for (const char* line :
+       {"no-host-python\n", "no-host-ssl\n", "no-host-ld-cache\n", "image-var-hidden\n",
+        "own-tmp\n", "own-dev\n", "dev-null\n", "own-proc\n", "task:hello from the task\n",
+        "init:hearth-init stand-in\n", "tmp-rw\n", "shared:shared\n", "end\n"}) {
+    EXPECT_TRUE(contains(out, line)) << line << "\n" << out;
+  }
+  // One mount each on /dev, /proc, /tmp (the image's are not underneath), none on /var (a
+  // directory of the root tmpfs holding the /var/task mount); every image entry a mount of its own.
+  auto mounts = [&out](const std::string& point) {
+    size_t n = 0;
+    for (size_t at = out.find("mnt:" + point + "\n"); at != std::string::npos;
+         at = out.find("mnt:" + point + "\n", at + 1)) {
+      if (at == 0 || out[at - 1] == '\n') ++n;
+    }
+    return n;
+  };
+  for (const char* point : {"/dev", "/proc", "/tmp", "/etc", "/lib", "/lib64", "/srv", "/usr",
+                            "/var/task", "/hearth-init"}) {
+    EXPECT_EQ(mounts(point), 1u) << point << "\n" << out;
+  }
+  EXPECT_EQ(mounts("/var"), 0u) << out;
+  EXPECT_EQ(mounts("/bin"), 0u) << "a symlink, not a mount\n" << out;
+  // Every write fails as read-only, not for want of permission (/srv is world-writable).
+  for (const char* path : {"/new", "/usr/bin/new", "/srv/new", "/srv/shared.txt", "/etc/new",
+                           "/lib64/new", "/bin/new"}) {
+    EXPECT_TRUE(contains(out, std::string("cannot create ") + path + ": Read-only file system\n"))
+        << path << "\n"
+        << out;
+    EXPECT_TRUE(contains(out, std::string("not-written:") + path + "\n")) << path << "\n" << out;
+  }
+  for (const char* dir : {"/srv/d", "/usr/d", "/lib/d", "/d"}) {
+    EXPECT_TRUE(contains(
+        out, std::string("mkdir: cannot create directory '") + dir + "': Read-only file system\n"))
+        << dir << "\n"
+        << out;
+  }
+  // No mount point, file or directory was ever made in the image.
+  EXPECT_EQ(treeSnapshot(image), before);
+}
+
+TEST_F(SandboxTest, ImageWithoutEtcGetsTheSandboxsOwn) {
+  const fs::path image = base_ / "fake-image";  // not a work_dir: ids name those
+  ASSERT_NO_FATAL_FAILURE(makeImage(image, /*with_etc=*/false));
+  std::ofstream(base_ / "init") << "hearth-init stand-in\n";
+  const std::string before = treeSnapshot(image);
+  SandboxSpec s = spec("image-noetc", kImageProbe);
+  s.image_root = image;
+  s.mounts.push_back({base_ / "init", "/hearth-init"});
+  auto out = run(s);
+  EXPECT_TRUE(
+      contains(out, "root=/bin /dev /etc /hearth-init /lib /lib64 /proc /srv /tmp /usr /var\n"))
+      << out;
+  EXPECT_TRUE(contains(out, "cwd=/\n")) << out;
+  EXPECT_TRUE(contains(out, "passwd:sbx_user1051:x:1051:1051::/tmp:/usr/sbin/nologin\n")) << out;
+  // Generated files only: nothing of the host's /etc.
+  for (const char* line : {"no-host-python\n", "no-host-ssl\n", "no-host-ld-cache\n", "end\n"}) {
+    EXPECT_TRUE(contains(out, line)) << line << "\n" << out;
+  }
+  EXPECT_EQ(treeSnapshot(image), before);
+}
+
+TEST_F(SandboxTest, Pid1StartsInCwd) {
+  SandboxSpec s = spec("cwd", "echo \"cwd=$(pwd)\" >&3; cat handler.txt >&3");
+  s.cwd = "/var/task";
+  EXPECT_EQ(run(s), "cwd=/var/task\nhello from the task\n");
+
+  s.id = "cwd-missing";
+  s.work_dir = base_ / s.id;
+  s.cwd = "/app";
+  auto box = factory_->create(s);
+  ASSERT_FALSE(box.ok());
+  EXPECT_EQ(box.error().code, ErrorCode::kSandbox);
+  EXPECT_EQ(box.error().message, "rootfs: chdir /app: No such file or directory (errno 2)");
+  EXPECT_TRUE(cgroupDirsNamed("cwd-missing").empty());
+  EXPECT_FALSE(fs::exists(s.work_dir));
+
+  s.cwd = "/var/task/handler.txt";
+  box = factory_->create(s);
+  ASSERT_FALSE(box.ok());
+  EXPECT_EQ(box.error().message, "rootfs: chdir /var/task/handler.txt: Not a directory (errno 20)");
+
+  for (const char* bad :
+       {"", "var/task", "/var/task/", "/var/./task", "/var//task", "/var/..", "/tmp/../var"}) {
+    s.cwd = bad;
+    box = factory_->create(s);
+    ASSERT_FALSE(box.ok()) << bad;
+    EXPECT_EQ(box.error().code, ErrorCode::kSandbox);
+    EXPECT_EQ(box.error().message,
+              std::string("rootfs: cwd '") + bad + "' is not a clean absolute path");
+  }
+  EXPECT_FALSE(fs::exists(s.work_dir));
+}
+
+TEST_F(SandboxTest, BadImageRootsAreRefused) {
+  SandboxSpec s = spec("badimage", "true");
+  s.image_root = "relative/image";
+  auto box = factory_->create(s);
+  ASSERT_FALSE(box.ok());
+  EXPECT_EQ(box.error().code, ErrorCode::kSandbox);
+  EXPECT_EQ(box.error().message, "rootfs: image root 'relative/image' is not an absolute path");
+
+  s.image_root = base_ / "no-such-image";
+  box = factory_->create(s);
+  ASSERT_FALSE(box.ok());
+  EXPECT_EQ(box.error().message, "rootfs: stat image root " + s.image_root.string() +
+                                     ": No such file or directory (errno 2)");
+
+  s.image_root = base_ / "task/handler.txt";
+  box = factory_->create(s);
+  ASSERT_FALSE(box.ok());
+  EXPECT_EQ(box.error().message,
+            "rootfs: image root " + s.image_root.string() + ": Not a directory (errno 20)");
+  EXPECT_TRUE(cgroupDirsNamed("badimage").empty());
+  EXPECT_FALSE(fs::exists(s.work_dir));
+}
+
+// Not a benchmark, a tripwire: creation stays in the tens of milliseconds. Prints the figures.
 TEST_F(SandboxTest, CreationIsFast) {
   using Clock = std::chrono::steady_clock;
   std::vector<double> create_ms, python_ready_ms;

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -37,6 +39,12 @@ struct EnvironmentSpec {
   std::chrono::seconds timeout{3};
   std::map<std::string, std::string> environment;  // the function's own variables
   std::string region;
+  // Image functions (PackageType Image): the code's tree is the root and its image settings say
+  // what to run; the function's ImageConfig overrides them (absent: the image's stands).
+  bool image = false;
+  std::optional<std::vector<std::string>> entry_point;
+  std::optional<std::vector<std::string>> command;
+  std::optional<std::string> working_directory;
 };
 
 struct InvokeRequest {

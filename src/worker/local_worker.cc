@@ -1,5 +1,10 @@
 #include "worker/local_worker.h"
 
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +21,7 @@
 #include "common/log.h"
 #include "common/offload.h"
 #include "common/time_format.h"
+#include "common/unique_fd.h"
 
 namespace hearth::worker {
 namespace {
@@ -24,7 +30,36 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kInitPath[] = "/var/rapid/init";
+// In an image's root, where nothing of the image can be: a top-level name of Hearth's own.
+constexpr char kImageInitPath[] = "/hearth-init";
 constexpr char kRuntimeApi[] = "127.0.0.1:9001";
+
+// `name` found along `path` (':'-separated) in the image tree at `root`, as "/dir/name"; `name`
+// itself if it is nowhere (hearth-init's exec then fails, reported as Runtime.InvalidEntrypoint).
+// Links are resolved inside the tree, never on the host.
+std::string findInImage(const std::filesystem::path& root, const std::string& path,
+                        const std::string& name) {
+  // SAFETY: plain open of the tree's root directory; owned by the UniqueFd.
+  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return name;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string candidate = path.substr(start, end - start) + "/" + name;
+    start = end + 1;
+    if (candidate.front() != '/') continue;
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT;
+    // SAFETY: openat2 with RESOLVE_IN_ROOT resolves `candidate`, its links included, as if
+    // `dir` were "/": it cannot reach outside the tree. `how` is fully initialised.
+    UniqueFd found(
+        static_cast<int>(::syscall(SYS_openat2, dir.get(), candidate.c_str(), &how, sizeof(how))));
+    if (found) return candidate;
+  }
+  return name;
+}
 // Lambda gives the init phase 10 seconds, separately from the function timeout.
 constexpr std::chrono::seconds kInitTimeout{10};
 // What one invocation's log may hold in memory; a function printing more loses the excess.
@@ -386,10 +421,24 @@ void LocalWorker::releaseUid(uid_t uid) {
 }
 
 std::vector<std::string> LocalWorker::environmentFor(const EnvironmentSpec& spec,
-                                                     const std::string& log_stream) const {
-  std::vector<std::string> env;
-  for (const auto& [k, v] : spec.environment) env.push_back(k + "=" + v);
-  auto set = [&](const char* k, const std::string& v) { env.push_back(std::string(k) + "=" + v); };
+                                                     const std::string& log_stream,
+                                                     const codestore::ImageSettings* image) const {
+  // Later layers win: the image's ENV, then Lambda's variables, then the function's own.
+  std::map<std::string, std::string> env;
+  if (image) {
+    for (const std::string& kv : image->env) {
+      size_t eq = kv.find('=');
+      if (eq != std::string::npos && eq > 0) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+  }
+  auto set = [&](const char* k, std::string v) { env[k] = std::move(v); };
+  // Search paths an image sets are its own business; zip runtimes get Lambda's.
+  auto fallback = [&](const char* k, std::string v) {
+    if (image == nullptr)
+      env[k] = std::move(v);
+    else
+      env.try_emplace(k, std::move(v));
+  };
   set("_HANDLER", spec.handler);
   set("LAMBDA_TASK_ROOT", "/var/task");
   set("LAMBDA_RUNTIME_DIR", "/var/runtime");
@@ -402,19 +451,55 @@ std::vector<std::string> LocalWorker::environmentFor(const EnvironmentSpec& spec
   set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
   set("AWS_REGION", spec.region);
   set("AWS_DEFAULT_REGION", spec.region);
-  set("AWS_EXECUTION_ENV", "AWS_Lambda_" + spec.runtime);
+  if (image == nullptr) set("AWS_EXECUTION_ENV", "AWS_Lambda_" + spec.runtime);
   set("TZ", ":UTC");
-  set("LANG", "en_US.UTF-8");
-  set("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
-  set("LD_LIBRARY_PATH", "/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
-  return env;
+  fallback("LANG", "en_US.UTF-8");
+  fallback("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+  fallback("LD_LIBRARY_PATH", "/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+  for (const auto& [k, v] : spec.environment) env[k] = v;
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+Result<void> LocalWorker::planImage(const EnvironmentSpec& spec, const codestore::CodeLease& code,
+                                    const std::string& log_stream, sandbox::SandboxSpec& s) const {
+  if (!code.image()) {
+    return makeError(ErrorCode::kSandbox,
+                     "function " + spec.key.function_name + ": its code is not a container image");
+  }
+  const codestore::ImageSettings& image = *code.image();
+  std::vector<std::string> command = spec.entry_point.value_or(image.entrypoint);
+  const std::vector<std::string>& args = spec.command.value_or(image.cmd);
+  command.insert(command.end(), args.begin(), args.end());
+  if (command.empty()) {
+    return makeError(ErrorCode::kSandbox, "function " + spec.key.function_name +
+                                              ": the image has no Entrypoint or Cmd and the "
+                                              "function's ImageConfig sets none");
+  }
+  s.env = environmentFor(spec, log_stream, &image);
+  // Like a container runtime, a bare command name is looked up in the image's PATH.
+  if (command[0].find('/') == std::string::npos) {
+    std::string path;
+    for (const std::string& kv : s.env) {
+      if (kv.starts_with("PATH=")) path = kv.substr(5);
+    }
+    command[0] = findInImage(code.path(), path, command[0]);
+  }
+  s.argv = {kImageInitPath};
+  s.argv.insert(s.argv.end(), command.begin(), command.end());
+  s.image_root = code.path();
+  s.cwd = spec.working_directory.value_or(image.working_dir.empty() ? "/" : image.working_dir);
+  s.mounts.push_back({options_.init_binary, kImageInitPath});
+  return {};
 }
 
 asio::awaitable<Result<std::unique_ptr<Environment>>> LocalWorker::createEnvironment(
     const EnvironmentSpec& spec) {
   Clock::time_point started = Clock::now();
-  std::string bootstrap = bootstrapFor(spec.runtime);
-  if (bootstrap.empty()) {
+  std::string bootstrap = spec.image ? std::string() : bootstrapFor(spec.runtime);
+  if (!spec.image && bootstrap.empty()) {
     co_return makeError(ErrorCode::kInvalidParameter, "unsupported runtime " + spec.runtime);
   }
   Result<uid_t> uid = allocateUid();
@@ -425,9 +510,11 @@ asio::awaitable<Result<std::unique_ptr<Environment>>> LocalWorker::createEnviron
                            spec.key.version + "]" + randomHex(16);
   sandbox::SandboxSpec s;
   s.id = id;
-  s.argv = {kInitPath, bootstrap};
-  s.env = environmentFor(spec, log_stream);
-  s.mounts.push_back({options_.init_binary, kInitPath});
+  if (!spec.image) {
+    s.argv = {kInitPath, bootstrap};
+    s.env = environmentFor(spec, log_stream, nullptr);
+    s.mounts.push_back({options_.init_binary, kInitPath});
+  }
   if (bootstrap.starts_with("/var/runtime/")) {
     std::string lang = spec.runtime.starts_with("python") ? "python" : "nodejs";
     s.mounts.push_back({options_.runtimes_dir / lang, "/var/runtime"});
@@ -441,14 +528,19 @@ asio::awaitable<Result<std::unique_ptr<Environment>>> LocalWorker::createEnviron
 
   std::shared_ptr<const codestore::CodeLease> code;
   Result<std::unique_ptr<sandbox::Sandbox>> sandbox = co_await offload(
-      blocking_, [this, &spec, &s, &code]() -> Result<std::unique_ptr<sandbox::Sandbox>> {
+      blocking_,
+      [this, &spec, &s, &code, &log_stream]() -> Result<std::unique_ptr<sandbox::Sandbox>> {
         Result<std::shared_ptr<const codestore::CodeLease>> lease = code_.acquire(spec.code_id);
         if (!lease) {
           return makeError(lease.error().code,
                            "function " + spec.key.function_name + ": " + lease.error().message);
         }
         code = std::move(*lease);
-        s.mounts.push_back({code->path(), "/var/task"});
+        if (spec.image) {
+          HEARTH_TRY(planImage(spec, *code, log_stream, s));
+        } else {
+          s.mounts.push_back({code->path(), "/var/task"});
+        }
         return sandboxes_.create(s);
       });
   if (!sandbox) {

@@ -3,6 +3,7 @@
 // (docs/formats/channel.md).
 //
 // Inside every environment (Lambda's layout):
+// Zip functions (an image function's root is its image instead, see planImage):
 //   /var/task     the function's code, read-only
 //   /var/runtime  the runtime client (python, nodejs), read-only; absent for provided runtimes
 //   /var/rapid/init  hearth-init, read-only
@@ -51,8 +52,14 @@ class LocalWorker : public Worker {
 
  private:
   Result<uid_t> allocateUid();
+  // The sandbox's environment variables; `image` is an image function's settings, else null.
   std::vector<std::string> environmentFor(const EnvironmentSpec& spec,
-                                          const std::string& log_stream) const;
+                                          const std::string& log_stream,
+                                          const codestore::ImageSettings* image) const;
+  // Fills what an image function's sandbox runs: the image tree as its root, hearth-init at
+  // /hearth-init running Entrypoint + Cmd (as overridden), in WorkingDir, with the image's ENV.
+  Result<void> planImage(const EnvironmentSpec& spec, const codestore::CodeLease& code,
+                         const std::string& log_stream, sandbox::SandboxSpec& s) const;
 
   LocalWorkerOptions options_;
   sandbox::SandboxFactory& sandboxes_;

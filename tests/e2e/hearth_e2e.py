@@ -205,6 +205,12 @@ class Hearthd:
         root = self.data_dir / "logs" / account_id / name
         return "".join(p.read_text(errors="replace") for p in sorted(root.rglob("*.log")))
 
+    def code_stats(self) -> dict[str, dict]:
+        """`hearthd stats` for this data dir, by account id (safe while the daemon runs)."""
+        proc = subprocess.run([str(hearthd_binary()), "stats", "--data-dir", str(self.data_dir)],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return {a["AccountId"]: a for a in json.loads(proc.stdout)["Accounts"]}
+
     def hearth_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Runs the `hearth` command against this daemon with the root account's keys."""
         env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": self.access_key or "",
