@@ -254,7 +254,8 @@ asio::awaitable<Result<void>> Client::open(std::string host, uint16_t port, std:
 
 asio::awaitable<Result<Reply>> Client::command(std::vector<std::string> argv,
                                                std::chrono::milliseconds timeout) {
-  CHECK(isOpen() && !argv.empty() && !busy_);
+  CHECK(!argv.empty() && !busy_);
+  if (!isOpen()) co_return makeError(ErrorCode::kIo, "redis: " + argv[0] + ": not connected");
   std::vector<const char*> data;
   std::vector<size_t> sizes;
   size_t encoded = 0;

@@ -77,7 +77,9 @@ class Client {
 
   // Sends one command (`argv[0]` is its name, e.g. {"XREAD", "COUNT", "10", ...}) and reads its
   // reply, all within `timeout`; for a blocking command (XREAD BLOCK) the timeout must be longer
-  // than the block time. REQUIRES: isOpen(), !argv.empty(), no other command in flight.
+  // than the block time. A closed client (close() may come from another coroutine, e.g. a
+  // poller being stopped, at any await) fails with kIo. REQUIRES: !argv.empty(), no other
+  // command in flight.
   boost::asio::awaitable<Result<Reply>> command(std::vector<std::string> argv,
                                                 std::chrono::milliseconds timeout);
 

@@ -135,6 +135,9 @@ TEST_F(RealServerTest, ConnectsByNameAndReconnects) {
     CO_EXPECT_EQ(ok(co_await client.command(argv("PING"), kTimeout)), status("PONG"));
     client.close();
     EXPECT_FALSE(client.isOpen());
+    // A closed client (a poller stopped between two commands) fails; it does not abort.
+    Result<Reply> closed = co_await client.command(argv("PING"), kTimeout);
+    CO_EXPECT_EQ(closed.ok(), false);
     co_await connect(client);
     CO_EXPECT_EQ(ok(co_await client.command(argv("PING"), kTimeout)), status("PONG"));
   });
