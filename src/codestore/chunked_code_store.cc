@@ -660,6 +660,13 @@ Result<void> ChunkedCodeStore::removeLocked(const std::string& id) {
   return {};
 }
 
+Result<bool> ChunkedCodeStore::contains(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Result<std::optional<CodeInfo>> found = findObject(id);
+  if (!found) return found.error();
+  return found->has_value();
+}
+
 Result<void> ChunkedCodeStore::remove(const std::string& id) {
   std::lock_guard lock(mu_);
   return removeLocked(id);

@@ -59,6 +59,7 @@ class ChunkedCodeStore final : public CodeStore {
   Result<CodeInfo> put(const std::string& account_id, std::string_view zip) override;
   Result<CodeInfo> putImage(const std::string& account_id, const std::string& image_uri) override;
   Result<std::string> readZip(const std::string& id) override;
+  Result<bool> contains(const std::string& id) override;
   Result<void> remove(const std::string& id) override;
   Result<void> retainOnly(const std::set<std::string>& ids) override;
   Result<std::vector<CodeUsage>> usage() override;

@@ -260,7 +260,8 @@ void CodeCache::evict() {
     for (auto it = files_.begin(); it != files_.end();) {
       struct stat st {};
       const fs::path file = options_.dir / "files" / it->first;
-      // SAFETY: lstat of a path inside the cache; st is a valid out-parameter.
+      // SAFETY: lstat and unlink of a files/ entry of the cache's own; st is a valid
+      // out-parameter. A link count of 1 means no tree links the file any more.
       if (::lstat(file.c_str(), &st) == 0 && st.st_nlink == 1 && ::unlink(file.c_str()) == 0) {
         file_bytes_ -= it->second.bytes;
         it = files_.erase(it);

@@ -64,6 +64,9 @@ class CodeStore {
   // modes, written canonically, so its bytes (and SHA-256) are not the upload's.
   virtual Result<std::string> readZip(const std::string& id) = 0;
 
+  // Whether code object `id` is stored.
+  virtual Result<bool> contains(const std::string& id) = 0;
+
   // Drops the code object and frees chunks nothing else references. The caller tracks
   // references to objects. kNotFound if not stored.
   virtual Result<void> remove(const std::string& id) = 0;

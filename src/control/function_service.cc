@@ -253,15 +253,28 @@ Result<FunctionPtr> FunctionService::commit(const Key& key, Function next, bool 
 
 Result<codestore::CodeInfo> FunctionService::putCode(const std::string& account_id,
                                                      const CodeSource& code) {
-  // The reference is taken under code_mu_ together with the put, so a concurrent releaseCode()
-  // of the same content cannot remove it between the put and the commit.
-  std::lock_guard code_lock(code_mu_);
-  Result<codestore::CodeInfo> info =
-      code.isImage() ? code_.putImage(account_id, code.image_uri) : code_.put(account_id, code.zip);
-  if (!info) return info;
-  std::lock_guard lock(mu_);
-  ++code_refs_[info->id];
-  return info;
+  // Stores run unlocked, so one slow upload or image pull holds up no other. A put may return an
+  // object that a concurrent releaseCode() is removing; the reference is taken under code_mu_,
+  // which removals hold, and only while the object is still stored (else it is stored again).
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    Result<codestore::CodeInfo> info = code.isImage() ? code_.putImage(account_id, code.image_uri)
+                                                      : code_.put(account_id, code.zip);
+    if (!info) return info;
+    std::lock_guard code_lock(code_mu_);
+    Result<bool> stored = code_.contains(info->id);
+    if (!stored) return stored.error();
+    if (*stored) {
+      std::lock_guard lock(mu_);
+      ++code_refs_[info->id];
+      return info;
+    }
+    if (attempt == kAttempts) {
+      return makeError(ErrorCode::kConflict,
+                       "The operation cannot be performed at this time: the same code was being "
+                       "deleted. Try again.");
+    }
+  }
 }
 
 void FunctionService::setCode(Function& f, const codestore::CodeInfo& code,

@@ -157,7 +157,7 @@ class FunctionService {
   const std::string region_;
   std::function<void(const std::string&, const std::string&)> listener_;
 
-  std::mutex code_mu_;  // serializes putCode() against releaseCode(); taken before mu_
+  std::mutex code_mu_;  // held by code removals and by putCode()'s reference; before mu_
   mutable std::mutex mu_;
   std::map<Key, FunctionPtr> functions_;  // guarded by mu_
   std::set<Key> writing_;                 // guarded by mu_: keys with a write in progress
