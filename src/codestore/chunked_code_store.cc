@@ -6,11 +6,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <system_error>
+#include <thread>
 
 #include "codestore/chunk_reader.h"
 #include "codestore/cipher.h"
@@ -240,6 +242,9 @@ Result<std::vector<CodeUsage>> queryUsage(const store::sqlite::Database& db) {
   return usage;
 }
 
+// Readers of one zip upload: the host's cores, up to four (inflating is most of an upload).
+unsigned ingestThreads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 4u); }
+
 // An image's tree: rooted links, later layers replacing earlier entries, 10 GiB of files (the
 // size Lambda allows an image), a million entries.
 TreeRules imageTreeRules(const std::string& uri) {
@@ -450,7 +455,7 @@ Result<CodeInfo> ChunkedCodeStore::put(const std::string& account_id, std::strin
   const Sha256Digest digest = sha256(zip);
   NewObject object{account_id, "zip", digest, base64Encode(digest), zip.size()};
   return store(object, zipTreeRules(), [&](TreeSink& sink) -> Result<std::optional<ImageSettings>> {
-    HEARTH_TRY(unpackZip(zip, sink));
+    HEARTH_TRY(unpackZip(zip, sink, ingestThreads()));
     return std::optional<ImageSettings>();
   });
 }

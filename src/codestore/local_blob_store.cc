@@ -32,7 +32,12 @@ Result<void> makeDirs(const fs::path& path) {
 }  // namespace
 
 Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::open(const fs::path& dir) {
-  HEARTH_TRY(makeDirs(dir / "chunks"));
+  // Every chunk directory exists from the start, so a put never has to create one.
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char hi : std::string_view(kHex)) {
+    for (char lo : std::string_view(kHex))
+      HEARTH_TRY(makeDirs(dir / "chunks" / std::string{hi, lo}));
+  }
   HEARTH_TRY(makeDirs(dir / "manifests"));
   std::error_code ec;
   fs::remove_all(dir / "tmp", ec);
@@ -61,7 +66,6 @@ Result<void> LocalBlobStore::put(BlobKind kind, const std::string& id, std::stri
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) return errnoError("creating " + tmp.string(), errno);
   Result<void> done = writeAll(fd.get(), data, tmp.string());
-  if (done && kind == BlobKind::kChunk) done = makeDirs(path->parent_path());
   // SAFETY: renames the file we just wrote into the store's own tree.
   if (done && ::rename(tmp.c_str(), path->c_str()) != 0) {
     done = errnoError("renaming " + tmp.string() + " to " + path->string(), errno);

@@ -1,6 +1,7 @@
 #include "codestore/tree_builder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "codestore/chunker.h"
 #include "codestore/tree_path.h"
@@ -60,6 +61,7 @@ Result<std::string> TreeBuilder::name(std::string_view path) const {
 }
 
 Result<void> TreeBuilder::place(std::string path, Node node) {
+  std::lock_guard lock(mu_);
   if (++adds_ > rules_.max_entries) {
     return makeError(rules_.refusal_code, rules_.archive + ": more than " +
                                               std::to_string(rules_.max_entries) + " entries.");
@@ -89,8 +91,9 @@ Result<void> TreeBuilder::addDirectory(std::string_view path) {
 }
 
 Result<uint32_t> TreeBuilder::storeChunk(std::string_view plaintext) {
-  Result<ChunkRef> ref = chunks_.store(plaintext);
+  Result<ChunkRef> ref = chunks_.store(plaintext);  // the heavy part, unlocked
   if (!ref) return ref.error();
+  std::lock_guard lock(mu_);
   auto [it, added] = chunk_index_.emplace(ref->id, static_cast<uint32_t>(chunk_list_.size()));
   if (added) chunk_list_.push_back(*ref);
   return it->second;
@@ -116,16 +119,16 @@ Result<void> TreeBuilder::addFile(std::string_view path, bool executable, FileSo
     buf.erase(0, pos);
     return {};
   };
-  if (!scratch_) scratch_ = std::make_unique<char[]>(kReadBytes);
+  // What FileSources read into: one per thread, kept, never zeroed.
+  thread_local std::unique_ptr<char[]> scratch(new char[kReadBytes]);
   for (;;) {
-    Result<size_t> n = source.read(scratch_.get(), kReadBytes);
+    Result<size_t> n = source.read(scratch.get(), kReadBytes);
     if (!n) return n.error();
     if (*n == 0) break;
-    buf.append(scratch_.get(), *n);
-    hash.update(std::string_view(scratch_.get(), *n));
+    buf.append(scratch.get(), *n);
+    hash.update(std::string_view(scratch.get(), *n));
     content->size += *n;
-    streamed_bytes_ += *n;
-    if (streamed_bytes_ > rules_.max_file_bytes) return rules_.too_big;
+    if (streamed_bytes_.fetch_add(*n) + *n > rules_.max_file_bytes) return rules_.too_big;
     if (!large && buf.size() >= kSmallFileBytes) large = true;
     if (large) HEARTH_TRY(cut(/*at_end=*/false));
   }
@@ -159,12 +162,14 @@ Result<void> TreeBuilder::addHardLink(std::string_view path, std::string_view ta
   if (!p) return p.error();
   Result<std::string> t = name(target);
   if (!t) return t.error();
-  auto it = nodes_.find(*t);
-  if (it == nodes_.end() || it->second.type != EntryType::kFile) {
-    return refuse(path, "is a hard link to something that is not an earlier regular file");
+  std::optional<Node> node;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(*t);
+    if (it != nodes_.end() && it->second.type == EntryType::kFile) node = it->second;
   }
-  Node node = it->second;
-  return place(std::move(*p), std::move(node));
+  if (!node) return refuse(path, "is a hard link to something that is not an earlier regular file");
+  return place(std::move(*p), std::move(*node));
 }
 
 void TreeBuilder::erase(const std::string& path, bool self) {
@@ -184,6 +189,7 @@ void TreeBuilder::erase(const std::string& path, bool self) {
 Result<void> TreeBuilder::remove(std::string_view path) {
   Result<std::string> p = name(path);
   if (!p) return p.error();
+  std::lock_guard lock(mu_);
   erase(*p, /*self=*/true);
   return {};
 }
@@ -192,11 +198,13 @@ Result<void> TreeBuilder::clearDirectory(std::string_view path) {
   if (path.find_first_not_of("./") == std::string_view::npos &&
       path.find("..") == std::string_view::npos) {
     // The root: every earlier layer's entry goes.
+    std::lock_guard lock(mu_);
     std::erase_if(nodes_, [this](const auto& entry) { return entry.second.layer < layer_; });
     return {};
   }
   Result<std::string> p = name(path);
   if (!p) return p.error();
+  std::lock_guard lock(mu_);
   erase(*p, /*self=*/false);
   return {};
 }
@@ -261,7 +269,17 @@ Result<Manifest> TreeBuilder::finish() {
     return extents;
   };
 
+  // Chunks in id order, whatever order threads stored them in: the manifest is a function of
+  // the tree alone.
+  std::vector<uint32_t> order(chunk_list_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return chunk_list_[a].id < chunk_list_[b].id; });
+  std::vector<uint32_t> renumbered(order.size());
+  for (uint32_t i = 0; i < order.size(); ++i) renumbered[order[i]] = i;
+
   Manifest m;
+  for (uint32_t old : order) m.chunks.push_back(chunk_list_[old]);
   m.entries.reserve(nodes_.size());
   for (auto& [path, node] : nodes_) {
     TreeEntry e;
@@ -274,11 +292,13 @@ Result<Manifest> TreeBuilder::finish() {
       e.size = c.size;
       e.sha256 = c.sha256;
       e.extents = c.is_small ? packExtents(pack_offset.at(&c), c.size) : c.extents;
+      for (Extent& x : e.extents) x.chunk = renumbered[x.chunk];
       m.file_bytes += c.size;
     }
     m.entries.push_back(std::move(e));
   }
-  m.chunks = std::move(chunk_list_);
+  chunk_list_.clear();
+  chunk_index_.clear();
   nodes_.clear();
   return m;
 }

@@ -24,12 +24,17 @@
 // Errors carry TreeRules::refusal (code and wording) for the archive's faults; a ChunkSink or
 // FileSource error is passed through unchanged.
 //
-// Thread-safety: one thread.
+// Thread-safety: addFile, addDirectory, addSymlink and addHardLink may run concurrently within a
+// layer (a parallel unpacker); beginLayer, remove, clearDirectory and finish must not overlap
+// anything. The result does not depend on the order of concurrent adds: entries are sorted, and
+// so are chunks (by id).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -41,7 +46,8 @@ namespace hearth::codestore {
 
 inline constexpr uint64_t kSmallFileBytes = 128 << 10;
 
-// Encrypts and stores one chunk; returns its reference. Called in stream order.
+// Encrypts and stores one chunk; returns its reference. Called in stream order for each file,
+// from several threads at once when the unpacker runs in parallel.
 class ChunkSink {
  public:
   virtual ~ChunkSink() = default;
@@ -67,7 +73,7 @@ class TreeBuilder final : public TreeSink {
  public:
   TreeBuilder(ChunkSink& chunks, TreeRules rules);
 
-  void beginLayer() override { ++layer_; }
+  void beginLayer() override { ++layer_; }  // not concurrently with anything
   Result<void> addDirectory(std::string_view path) override;
   Result<void> addFile(std::string_view path, bool executable, FileSource& content) override;
   Result<void> addSymlink(std::string_view path, std::string_view target) override;
@@ -98,21 +104,22 @@ class TreeBuilder final : public TreeSink {
 
   Error refuse(std::string_view name, std::string_view why) const;
   Result<std::string> name(std::string_view path) const;
-  Result<void> place(std::string path, Node node);
+  Result<void> place(std::string path, Node node);  // takes mu_
   Result<uint32_t> storeChunk(std::string_view plaintext);
   // Erases `path` (if `self`) and everything below it that came from an earlier layer.
+  // REQUIRES: mu_ held.
   void erase(const std::string& path, bool self);
   Result<void> checkSymlink(const std::string& path, const std::string& target) const;
 
-  ChunkSink& chunks_;
+  ChunkSink& chunks_;  // REQUIRES: thread-safe when adds run concurrently
   const TreeRules rules_;
   uint64_t layer_ = 0;
-  uint64_t streamed_bytes_ = 0;
+  std::atomic<uint64_t> streamed_bytes_ = 0;
+  std::mutex mu_;  // guards what follows
   uint64_t adds_ = 0;
   std::map<std::string, Node> nodes_;
-  std::vector<ChunkRef> chunk_list_;
+  std::vector<ChunkRef> chunk_list_;  // in the order stored; sorted by id at finish()
   std::map<ChunkId, uint32_t> chunk_index_;
-  std::unique_ptr<char[]> scratch_;  // what FileSources read into
 };
 
 }  // namespace hearth::codestore

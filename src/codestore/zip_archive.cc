@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 namespace hearth::codestore {
 namespace {
@@ -109,8 +113,9 @@ TreeRules zipTreeRules(uint64_t max_unzipped_bytes, uint64_t max_entries) {
   return rules;
 }
 
-Result<void> unpackZip(std::string_view zip, TreeSink& sink) {
-  if (zip.empty()) return couldNotUnzip();
+namespace {
+
+Result<ReadArchive> openZip(std::string_view zip) {
   ReadArchive a(archive_read_new(), &archive_read_free);
   if (!a) return makeError(ErrorCode::kIo, "archive_read_new: out of memory");
   // The seekable reader trusts the central directory, as unzip and Lambda do; the streaming one
@@ -122,17 +127,56 @@ Result<void> unpackZip(std::string_view zip, TreeSink& sink) {
   if (archive_read_open_memory(a.get(), zip.data(), zip.size()) != ARCHIVE_OK) {
     return couldNotUnzip();
   }
+  return a;
+}
+
+}  // namespace
+
+Result<void> unpackZip(std::string_view zip, TreeSink& sink, unsigned threads) {
+  if (zip.empty()) return couldNotUnzip();
+  threads = std::max(threads, 1u);
   sink.beginLayer();
-  bool any = false;
-  for (;;) {
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(a.get(), &entry);
-    if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return couldNotUnzip();
-    any = true;
-    HEARTH_TRY(unpackEntry(a.get(), entry, sink));
-  }
-  if (!any) return couldNotUnzip();
+  // Each thread reads the archive on its own and takes entries i with i % threads == its
+  // number. The error reported is the one of the lowest failing entry, so it does not depend
+  // on timing: every thread goes on until it passes that entry.
+  std::mutex mu;
+  uint64_t failed_at = UINT64_MAX;  // guarded by mu
+  std::optional<Error> failure;     // guarded by mu
+  uint64_t entries = 0;             // guarded by mu: how many the archive lists
+  auto fail = [&](uint64_t index, Error e) {
+    std::lock_guard lock(mu);
+    if (index < failed_at) {
+      failed_at = index;
+      failure = std::move(e);
+    }
+  };
+  auto beyondFailure = [&](uint64_t index) {
+    std::lock_guard lock(mu);
+    return index > failed_at;
+  };
+  auto work = [&](unsigned part) {
+    Result<ReadArchive> a = openZip(zip);
+    if (!a) return fail(0, a.error());
+    for (uint64_t i = 0;; ++i) {
+      if (beyondFailure(i)) return;
+      archive_entry* entry = nullptr;
+      int rc = archive_read_next_header(a->get(), &entry);
+      if (rc == ARCHIVE_EOF) {
+        std::lock_guard lock(mu);
+        entries = i;
+        return;
+      }
+      if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return fail(i, couldNotUnzip());
+      if (i % threads != part) continue;
+      if (Result<void> r = unpackEntry(a->get(), entry, sink); !r) return fail(i, r.error());
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (unsigned part = 1; part < threads; ++part) helpers.emplace_back(work, part);
+  work(0);
+  for (std::thread& t : helpers) t.join();
+  if (failure) return *failure;
+  if (entries == 0) return couldNotUnzip();
   return {};
 }
 

@@ -16,7 +16,7 @@
 // upload again." for an unreadable archive, a specific message for a refused entry), Lambda's
 // kInvalidParameter "Unzipped size must be smaller than 262144000 bytes", or a sink's error.
 //
-// Thread-safety: reentrant.
+// Thread-safety: reentrant; unpackZip starts `threads - 1` threads of its own and joins them.
 #pragma once
 
 #include <functional>
@@ -38,7 +38,9 @@ inline constexpr std::string_view kCouldNotUnzip =
 TreeRules zipTreeRules(uint64_t max_unzipped_bytes = kMaxUnzippedBytes,
                        uint64_t max_entries = kMaxZipEntries);
 
-Result<void> unpackZip(std::string_view zip, TreeSink& sink);
+// `threads` readers inflate entries in parallel (the sink must then take concurrent adds, as
+// TreeBuilder does); the outcome, errors included, is the same for any number.
+Result<void> unpackZip(std::string_view zip, TreeSink& sink, unsigned threads = 1);
 
 // A zip of `m`'s tree: entries in manifest order, deflated, mode 0755/0644 (0755 for
 // directories), every time set to 1980-01-01, so equal trees give equal bytes. `content`

@@ -23,10 +23,11 @@ struct Unpacked {
   MemoryChunks chunks;
 };
 
-std::unique_ptr<Unpacked> unpack(const std::string& zip, TreeRules rules = zipTreeRules()) {
+std::unique_ptr<Unpacked> unpack(const std::string& zip, TreeRules rules = zipTreeRules(),
+                                 unsigned threads = 1) {
   auto u = std::make_unique<Unpacked>();
   TreeBuilder builder(u->chunks, std::move(rules));
-  Result<void> read = unpackZip(zip, builder);
+  Result<void> read = unpackZip(zip, builder, threads);
   u->manifest = read ? builder.finish() : Result<Manifest>(read.error());
   return u;
 }
@@ -163,6 +164,41 @@ TEST(ZipArchive, LimitsEntryCount) {
   const std::string zip = builder.build();
   expectRefused(zip, ErrorCode::kInvalidZipFile, zipTreeRules(kMaxUnzippedBytes, 10));
   EXPECT_TRUE(unpack(zip, zipTreeRules(kMaxUnzippedBytes, 11))->manifest.ok());
+}
+
+TEST(ZipArchive, ParallelReadersGiveTheSameManifestAndTheSameErrors) {
+  ZipBuilder b;
+  for (int i = 0; i < 60; ++i) {
+    b.file("src/m" + std::to_string(i) + ".py", testing::pseudoRandom(3000 + i * 50, i));
+  }
+  for (int i = 0; i < 5; ++i) {
+    b.file("lib/l" + std::to_string(i) + ".so", testing::pseudoRandom(600 << 10, 100 + i), 0755);
+  }
+  b.symlink("lib/current.so", "l0.so").dir("empty/");
+  const std::string zip = b.build();
+  auto one = unpack(zip, zipTreeRules(), 1);
+  ASSERT_TRUE(one->manifest.ok()) << one->manifest.error().toString();
+  for (unsigned threads : {2u, 3u, 4u}) {
+    SCOPED_TRACE(threads);
+    auto many = unpack(zip, zipTreeRules(), threads);
+    ASSERT_TRUE(many->manifest.ok()) << many->manifest.error().toString();
+    EXPECT_EQ(encodeManifest(*many->manifest), encodeManifest(*one->manifest));
+  }
+  // Two bad entries: the first in archive order is the one reported, whatever the threads.
+  const std::string bad = ZipBuilder()
+                              .file("ok1", "x")
+                              .file("../first-escape", "y")
+                              .file("ok2", "z")
+                              .symlink("second", "/etc/passwd")
+                              .build();
+  auto e1 = unpack(bad, zipTreeRules(), 1);
+  ASSERT_FALSE(e1->manifest.ok());
+  for (unsigned threads : {2u, 4u}) {
+    auto e = unpack(bad, zipTreeRules(), threads);
+    ASSERT_FALSE(e->manifest.ok());
+    EXPECT_EQ(e->manifest.error().message, e1->manifest.error().message);
+  }
+  EXPECT_NE(e1->manifest.error().message.find("first-escape"), std::string::npos);
 }
 
 TEST(ZipArchive, WriteZipRoundTripsTheTree) {
