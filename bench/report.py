@@ -89,6 +89,14 @@ flush("Cold start, first invoke of a new 128 MB function (target Python p50 <= 4
       ["runtime", "n", "e2e p50 ms", "e2e p90 ms", "Init p50 ms", "Init p90 ms",
        "warm boto3 p50 ms"])
 
+image_cold = load("image_cold")
+if image_cold:
+    for kind, s in image_cold.items():
+        row(kind, s["n"], f"{s['create_ms']['p50']:.1f}", f"{s['cold_end_to_end_ms']['p50']:.1f}",
+            f"{s['init_duration_ms']['p50']:.1f}", f"{s['warm_ms']['p50']:.1f}")
+flush("Cold start, image function against a zip function of the same content (p50)",
+      ["kind", "n", "create ms", "cold e2e ms", "Init ms", "warm ms"])
+
 mem = load("memory")
 if mem:
     for rt, s in mem.items():
@@ -125,3 +133,63 @@ if r:
     row("kill -9, restart", r["queued_events"], f"{r['to_listening_s']:.3f}",
         f"{r['to_first_event_s']:.3f}")
     flush("Recovery after kill -9", ["what", "queued events", "to listening s", "to first event s"])
+
+cs = load("codestore")
+ing = cs.get("ingest") if cs else None
+if ing:
+    med = ing["median"]
+    mb = ing["unzipped_bytes"] / 1e6
+    row("AES-256-CTR alone", f"{med['aes_mb_s']:.0f}", f"{med['aes_s']:.3f}", "")
+    row("SHA-256 alone", f"{med['sha_mb_s']:.0f}", f"{med['sha_s']:.3f}", "")
+    row("hardware limit: AES-256-CTR + SHA-256, one thread", f"{med['hardware_mb_s']:.0f}",
+        f"{mb / med['hardware_mb_s']:.3f}", "1")
+    row("ChunkedCodeStore::put, empty store", f"{med['put_mb_s']:.0f}", f"{med['put_s']:.3f}",
+        f"{med['ratio']:.3f}")
+    flush(f"Code store ingest: {ing['unzipped_bytes'] / 2**20:.0f} MiB unzipped, "
+          f"{ing['zipped_bytes'] / 1e6:.1f} MB zipped, {ing['files']} files "
+          f"(target put >= 50% of the hardware limit; "
+          f"{'met' if ing['target_met'] else 'not met'})",
+          ["what", "MB/s", "seconds", "of the limit"])
+    for name, key in [("inflate + CRC-32 (libarchive)", "inflate_s"),
+                      ("SHA-256 of the upload", "sha_upload_s"),
+                      ("SHA-256 of every file", "sha_s"), ("FastCDC", "fastcdc_s"),
+                      ("seal every chunk (HMAC key, AES-CTR, HMAC tag)", "seal_s"),
+                      ("write the blobs (LocalBlobStore::put)", "blob_write_s"),
+                      ("syncfs", "syncfs_s"), ("rest of put (put minus the above)", "other_s")]:
+        row(name, f"{med[key]:.3f}", f"{100 * med[key] / med['put_s']:.0f}%")
+    flush("Code store ingest: put's stages, each timed alone (medians)",
+          ["stage", "seconds", "of put"])
+dd = cs.get("dedup") if cs else None
+if dd:
+    row(dd["versions"], f"{dd['logical_bytes'] / 1e6:.1f}", f"{dd['stored_bytes_1'] / 1e6:.2f}",
+        f"{dd['stored_bytes_20'] / 1e6:.2f}", f"{dd['changed_bytes'] / 1e6:.2f}",
+        f"{dd['bound_bytes'] / 1e6:.2f}", "pass" if dd["pass"] else "FAIL",
+        f"{dd['put_s_handler_edit_median'] * 1e3:.0f} / {dd['put_s_library_replace_median'] * 1e3:.0f}")
+    flush("Code store dedup: versions of a 50 MiB function, one file changed each "
+          "(check: stored_20 <= 1.1 * stored_1 + changed)",
+          ["versions", "logical MB", "stored v1 MB", "stored v1-20 MB", "changed MB", "bound MB",
+           "check", "put ms (handler edit / library replaced)"])
+mat = cs.get("materialise") if cs else None
+if mat:
+    med = mat["median"]
+    row("cold: fresh cache", f"{med['cold_s'] * 1e3:.1f} ms", f"{med['cold_files_per_s']:.0f}",
+        f"{med['cold_files_written']:.0f} written")
+    row("warm: new version, one file changed", f"{med['warm_s'] * 1e3:.1f} ms",
+        f"{med['warm_files_per_s']:.0f}",
+        f"{med['warm_files_written']:.0f} written, {med['warm_files_linked']:.0f} linked")
+    row("already built (lease again)", f"{med['built_us']:.2f} µs", "-", "-")
+    flush(f"Code store materialisation: CodeCache::acquire of {mat['files']} files, "
+          f"{mat['unzipped_bytes'] / 2**20:.0f} MiB, {mat['chunks']} chunks (medians)",
+          ["case", "time", "files/s", "files"])
+    for name, key in [("unseal and decode the manifest", "manifest_s"),
+                      ("read every sealed chunk from the store", "read_chunks_s"),
+                      ("open every chunk (HMAC check, AES-CTR)", "open_chunks_s"),
+                      ("SHA-256 of every file", "sha_files_s"),
+                      ("plain mkdir + write of the tree on tmpfs", "plain_write_s")]:
+        row(name, f"{med[key] * 1e3:.1f}", f"{100 * med[key] / med['cold_s']:.0f}%")
+    rest = med["cold_s"] - sum(med[k] for k in ["manifest_s", "read_chunks_s", "open_chunks_s",
+                                                  "sha_files_s", "plain_write_s"])
+    row("rest of the cold build (cold minus the above)", f"{rest * 1e3:.1f}",
+        f"{100 * rest / med['cold_s']:.0f}%")
+    flush("Code store materialisation: a cold build's stages, each timed alone (medians)",
+          ["stage", "ms", "of cold"])
