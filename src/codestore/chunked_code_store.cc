@@ -245,22 +245,22 @@ Result<std::vector<CodeUsage>> queryUsage(const store::sqlite::Database& db) {
 // Readers of one zip upload: the host's cores, up to four (inflating is most of an upload).
 unsigned ingestThreads() { return std::clamp(std::thread::hardware_concurrency(), 1u, 4u); }
 
-// An image's tree: rooted links, later layers replacing earlier entries, 10 GiB of files (the
-// size Lambda allows an image), a million entries.
+}  // namespace
+
 TreeRules imageTreeRules(const std::string& uri) {
   TreeRules rules;
   rules.symlinks = SymlinkPolicy::kRootedTree;
   rules.replace_allowed = true;
-  rules.max_file_bytes = uint64_t{10} << 30;
-  rules.max_entries = 1000000;
+  rules.max_file_bytes = kMaxImageBytes;
+  rules.max_entries = kMaxImageEntries;
   rules.refusal_code = ErrorCode::kInvalidParameter;
   rules.archive = "Source image " + uri;
-  rules.too_big = makeError(ErrorCode::kInvalidParameter,
-                            "Source image " + uri + " is larger than 10737418240 bytes unpacked");
+  rules.too_big = makeError(ErrorCode::kInvalidParameter, "Source image " + uri +
+                                                              " is larger than " +
+                                                              std::to_string(kMaxImageBytes) +
+                                                              " bytes unpacked");
   return rules;
 }
-
-}  // namespace
 
 // The ChunkSink of one upload: seals chunks, pins them, and writes those the store lacks.
 // Destroying it unpins everything; if the upload did not commit, chunks nobody else needs are

@@ -39,6 +39,14 @@
 
 namespace hearth::codestore {
 
+inline constexpr uint64_t kMaxImageBytes = uint64_t{10} << 30;  // Lambda's image size
+inline constexpr uint64_t kMaxImageEntries = 1000000;
+
+// An image's tree: links with any target (the tree is the sandbox's root), later layers
+// replacing earlier entries, kMaxImageBytes of files and kMaxImageEntries adds; refusals are
+// kInvalidParameter naming the image.
+TreeRules imageTreeRules(const std::string& uri);
+
 struct CodeStoreOptions {
   std::filesystem::path dir;      // index and blobs; <data-dir>/code
   std::filesystem::path keyring;  // <data-dir>/keyring unless kept elsewhere
