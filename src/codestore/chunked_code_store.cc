@@ -255,10 +255,9 @@ TreeRules imageTreeRules(const std::string& uri) {
   rules.max_entries = kMaxImageEntries;
   rules.refusal_code = ErrorCode::kInvalidParameter;
   rules.archive = "Source image " + uri;
-  rules.too_big = makeError(ErrorCode::kInvalidParameter, "Source image " + uri +
-                                                              " is larger than " +
-                                                              std::to_string(kMaxImageBytes) +
-                                                              " bytes unpacked");
+  rules.too_big = makeError(ErrorCode::kInvalidParameter,
+                            "Source image " + uri + " is larger than " +
+                                std::to_string(kMaxImageBytes) + " bytes unpacked");
   return rules;
 }
 

@@ -5,6 +5,7 @@
 
 #include "codestore/chunker.h"
 #include "codestore/tree_path.h"
+#include "common/encoding.h"
 
 namespace hearth::codestore {
 namespace {
@@ -149,7 +150,7 @@ Result<void> TreeBuilder::addSymlink(std::string_view path, std::string_view tar
   Result<std::string> p = name(path);
   if (!p) return p.error();
   if (target.empty() || target.size() > kMaxTargetBytes ||
-      target.find('\0') != std::string_view::npos) {
+      target.find('\0') != std::string_view::npos || !isValidUtf8(target)) {
     return refuse(path, "is a symbolic link with an unusable target");
   }
   Node node(EntryType::kSymlink);

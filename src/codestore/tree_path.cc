@@ -1,5 +1,7 @@
 #include "codestore/tree_path.h"
 
+#include "common/encoding.h"
+
 namespace hearth::codestore {
 namespace {
 
@@ -36,6 +38,9 @@ Result<std::string> canonicalTreePath(std::string_view name, std::string_view wh
         std::string(what) + " '" + std::string(name.substr(0, 200)) + "': " + std::string(why));
   };
   if (name.find('\0') != std::string_view::npos) return refuse("name contains NUL");
+  // Manifests are JSON: a name must be text. (A zip from a non-UTF-8 system names its entries
+  // in another charset; the upload is refused rather than stored under altered names.)
+  if (!isValidUtf8(name)) return refuse("name is not valid UTF-8");
   if (!name.empty() && name.front() == '/') return refuse("absolute path");
   std::string out;
   for (std::string_view seg : pathSegments(name)) {

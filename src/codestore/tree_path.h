@@ -14,7 +14,8 @@ namespace hearth::codestore {
 bool isCanonicalTreePath(std::string_view path);
 
 // The canonical form of an unpacker's name: "." and empty segments dropped. kInvalidParameter
-// ("<what>: <why>") for an absolute name, a ".." segment, NUL, over-long names, or nothing left.
+// ("<what>: <why>") for an absolute name, a ".." segment, NUL, invalid UTF-8, over-long names, or
+// nothing left.
 Result<std::string> canonicalTreePath(std::string_view name, std::string_view what);
 
 // The '/'-separated segments of `path`, empty ones included ("a//b" → "a", "", "b").
