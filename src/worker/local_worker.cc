@@ -60,6 +60,7 @@ std::string findInImage(const std::filesystem::path& root, const std::string& pa
   }
   return name;
 }
+
 // Lambda gives the init phase 10 seconds, separately from the function timeout.
 constexpr std::chrono::seconds kInitTimeout{10};
 // What one invocation's log may hold in memory; a function printing more loses the excess.
@@ -364,7 +365,7 @@ class ProcessEnvironment : public Environment {
   LocalWorker& worker_;
   EnvironmentSpec spec_;
   std::string log_stream_;
-  std::shared_ptr<const codestore::CodeLease> code_;  // the tree mounted at /var/task
+  std::shared_ptr<const codestore::CodeLease> code_;  // mounted at /var/task, or the image root
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   uid_t uid_;
   asio::local::stream_protocol::socket socket_;
@@ -432,12 +433,10 @@ std::vector<std::string> LocalWorker::environmentFor(const EnvironmentSpec& spec
     }
   }
   auto set = [&](const char* k, std::string v) { env[k] = std::move(v); };
-  // Search paths an image sets are its own business; zip runtimes get Lambda's.
+  // Search paths and the locale an image sets are its own business; zip runtimes get Lambda's.
   auto fallback = [&](const char* k, std::string v) {
-    if (image == nullptr)
-      env[k] = std::move(v);
-    else
-      env.try_emplace(k, std::move(v));
+    if (image != nullptr && env.count(k) != 0) return;
+    env[k] = std::move(v);
   };
   set("_HANDLER", spec.handler);
   set("LAMBDA_TASK_ROOT", "/var/task");
