@@ -112,14 +112,15 @@ def build_runtime_image(layout_dir, runtime_binary, tag: str = "v1",
 
 
 class ImageRegistry:
-    """A started docker-registry (oci_layout.Registry) on loopback, without auth.
+    """A started docker-registry (oci_layout.Registry) on loopback, open or with basic auth.
 
     `.host` is "127.0.0.1:PORT", the registry part of an ImageUri. Not thread-safe; stop() is
     idempotent. Also a context manager.
     """
 
-    def __init__(self, registry: oci_layout.Registry):
+    def __init__(self, registry: oci_layout.Registry, creds: tuple[str, str] | None = None):
         self._registry = registry
+        self._creds = f"{creds[0]}:{creds[1]}" if creds else None
         self.host = registry.address
 
     def push(self, layout_dir, repo: str, tag: str, format: str | None = None) -> str:
@@ -128,7 +129,8 @@ class ImageRegistry:
         of the manifest must Accept application/vnd.oci.image.manifest.v1+json (docker-registry
         2.8 answers 404 otherwise). `format="v2s2"` converts to Docker media types instead,
         which changes the digest."""
-        return oci_layout.push(str(layout_dir), tag, f"{self.host}/{repo}:{tag}", format=format)
+        return oci_layout.push(str(layout_dir), tag, f"{self.host}/{repo}:{tag}", format=format,
+                               creds=self._creds)
 
     def image_uri(self, repo: str, tag: str) -> str:
         return f"{self.host}/{repo}:{tag}"
@@ -147,9 +149,10 @@ class ImageRegistry:
         self.stop()
 
 
-def start_registry(tmp_path) -> ImageRegistry:
+def start_registry(tmp_path, basic_auth: tuple[str, str] | None = None) -> ImageRegistry:
     """Starts Debian's docker-registry on 127.0.0.1 (a free port), its storage under
-    `tmp_path`/registry. Raises FileNotFoundError when docker-registry is not installed (and
+    `tmp_path`/registry; with `basic_auth` = (user, password) it requires those credentials
+    (htpasswd), and push() presents them. Raises FileNotFoundError when docker-registry is not installed (and
     push() when skopeo is not); the caller stops it:
 
         @pytest.fixture
@@ -158,4 +161,5 @@ def start_registry(tmp_path) -> ImageRegistry:
                 yield reg
     """
     storage = os.path.join(str(tmp_path), "registry")
-    return ImageRegistry(oci_layout.Registry(storage_dir=storage).start())
+    registry = oci_layout.Registry(storage_dir=storage, htpasswd=basic_auth).start()
+    return ImageRegistry(registry, basic_auth)

@@ -2,6 +2,7 @@
 docker-registry on loopback, stores it in the code store, and runs it with the image's
 Entrypoint, Cmd, WorkingDir and Env, as ImageConfig overrides them (docs/images.md)."""
 
+import base64
 import json
 
 import pytest
@@ -129,3 +130,35 @@ def test_the_same_image_is_stored_once(lam, create_function, registry, pushed, h
     after = hearthd.code_stats()
     account = first["FunctionArn"].split(":")[4]
     assert after[account]["StoredBytes"] == before[account]["StoredBytes"]
+
+
+def test_a_registry_with_basic_auth_needs_registry_config(spawn_hearthd, tmp_path):
+    try:
+        reg = images.start_registry(tmp_path, basic_auth=("puller", "s3cret-pw"))
+    except FileNotFoundError as e:
+        pytest.skip(f"needs Debian's docker-registry, skopeo and htpasswd: {e}")
+    try:
+        image = images.build_runtime_image(str(tmp_path / "layout"), images.runtime_binary())
+        digest = reg.push(image.layout_dir, "private", image.tag)
+        uri = reg.image_uri("private", image.tag)
+        params = dict(Role=he.ROLE, PackageType="Image", Code={"ImageUri": uri})
+
+        # Without credentials the pull is refused, clearly.
+        anonymous = spawn_hearthd()
+        lam = he.lambda_client(anonymous.endpoint, anonymous.access_key, anonymous.secret_key)
+        with pytest.raises(lam.exceptions.InvalidParameterValueException):
+            lam.create_function(FunctionName="private-anon", **params)
+
+        # hearthd --registry-config names a Docker config.json holding them.
+        config = tmp_path / "docker-config.json"
+        config.write_text(json.dumps({"auths": {reg.host: {
+            "auth": base64.b64encode(b"puller:s3cret-pw").decode()}}}))
+        server = spawn_hearthd(extra_args=("--registry-config", str(config)))
+        lam = he.lambda_client(server.endpoint, server.access_key, server.secret_key)
+        resp = lam.create_function(FunctionName="private-ok", **params)
+        assert resp["CodeSha256"] == digest.removeprefix("sha256:")
+        he.wait_active(lam, "private-ok")
+        out = he.invoke_result(lam.invoke(FunctionName="private-ok", Payload=b"{}"))
+        assert json.loads(out["payload"])["file"] == "extra"
+    finally:
+        reg.stop()
