@@ -136,6 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   require(again.ok() && codestore::encodeManifest(*again) == encoded);
   require(one.manifest->file_bytes <= kMaxBytes);
 
+  // One cache directory on tmpfs for the whole run; each CodeCache empties it at open and
+  // removes it when destroyed.
   static const fs::path cache_dir = [] {
     std::string templ = "/dev/shm/hearth-zip-fuzz-XXXXXX";
     if (::mkdtemp(templ.data()) == nullptr) std::abort();  // a host failure, not a finding

@@ -75,6 +75,7 @@ Result<std::unique_ptr<CodeCache>> CodeCache::open(CodeStore& store, CodeCacheOp
 CodeCache::~CodeCache() {
   std::error_code ec;
   for (const char* sub : {"files", "trees", "tmp"}) fs::remove_all(options_.dir / sub, ec);
+  fs::remove(options_.dir, ec);  // only if nothing else is in it
 }
 
 CodeCacheStats CodeCache::stats() const {

@@ -73,7 +73,8 @@ class CodeCache {
   // Empties and prepares `options.dir` (created 0700 if missing). kInvalidParameter if it is not
   // on tmpfs or ramfs.
   static Result<std::unique_ptr<CodeCache>> open(CodeStore& store, CodeCacheOptions options);
-  // REQUIRES: no lease outlives the cache.
+  // Removes everything the cache put in its directory, and the directory if that leaves it
+  // empty. REQUIRES: no lease outlives the cache.
   ~CodeCache();
 
   // The tree of code `id`, readable by any uid (directories 0755, files 0644 or 0755, owned by

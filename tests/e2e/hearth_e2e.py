@@ -21,6 +21,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import string
 import subprocess
@@ -103,6 +104,9 @@ class Hearthd:
         self.extra_args = tuple(extra_args)
         self.port = 0
         self.proc: subprocess.Popen | None = None
+        # Decrypted code lives on tmpfs, one directory per daemon (kept across restarts and
+        # kill9(), removed by stop()).
+        self.code_cache_dir = Path("/dev/shm") / f"hearth-e2e-{os.getpid()}-{unique_suffix()}"
 
     @property
     def endpoint(self) -> str:
@@ -130,7 +134,8 @@ class Hearthd:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             cmd = [str(self.binary), "serve", "--listen", f"127.0.0.1:{self.port}",
-                   "--data-dir", str(self.data_dir), "--region", self.region, *self.extra_args]
+                   "--data-dir", str(self.data_dir), "--region", self.region,
+                   "--code-cache-dir", str(self.code_cache_dir), *self.extra_args]
             log.write(("\n==== e2e: " + " ".join(cmd) + "\n").encode())
             log.flush()
             offset = log.tell()
@@ -177,12 +182,15 @@ class Hearthd:
         return rc
 
     def stop(self) -> int | None:
-        """SIGTERM and wait. Returns the exit status, or None if it was not running."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.terminate()
-        return self.wait()
+        """SIGTERM and wait. Returns the exit status, or None if it was not running. Removes
+        what a killed daemon left of its code cache."""
+        rc = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.terminate()
+            rc = self.wait()
+        shutil.rmtree(self.code_cache_dir, ignore_errors=True)
+        return rc
 
     def restart(self) -> None:
         """Stops (requiring exit status 0) and starts again on the same data dir and port."""
