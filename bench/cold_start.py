@@ -51,6 +51,22 @@ def zip_with_index(src_dir, index):
     return buf.getvalue()
 
 
+def cold_invoke(client, name):
+    """One invoke of a function that has no environment yet: (end-to-end ms as boto3 sees it,
+    Init Duration ms from the REPORT line, the log tail). Exits on a function error."""
+    t0 = time.perf_counter()
+    r = client.invoke(FunctionName=name, Payload=b'{"cold":true}', LogType="Tail")
+    body = r["Payload"].read()
+    t1 = time.perf_counter()
+    if r.get("FunctionError"):
+        raise SystemExit(f"{name}: function error: {body!r}")
+    tail = base64.b64decode(r.get("LogResult", "")).decode(errors="replace")
+    m = INIT_RE.search(tail)
+    if not m:
+        raise SystemExit(f"{name}: no Init Duration in the cold invoke's log tail:\n{tail}")
+    return (t1 - t0) * 1000, float(m.group(1)), tail
+
+
 def main():
     out_path, specs = sys.argv[1], sys.argv[2:]
     n = int(os.environ.get("BENCH_COLD_N", "15"))
@@ -71,18 +87,9 @@ def main():
             client.create_function(
                 FunctionName=name, Runtime=runtime, Handler="index.handler", Role=ROLE,
                 Code={"ZipFile": zip_with_index(src_dir, i)}, MemorySize=128, Timeout=30)
-            t0 = time.perf_counter()
-            r = client.invoke(FunctionName=name, Payload=b'{"cold":true}', LogType="Tail")
-            body = r["Payload"].read()
-            t1 = time.perf_counter()
-            if r.get("FunctionError"):
-                raise SystemExit(f"{name}: function error: {body!r}")
-            tail = base64.b64decode(r.get("LogResult", "")).decode(errors="replace")
-            m = INIT_RE.search(tail)
-            if not m:
-                raise SystemExit(f"{name}: no Init Duration in the cold invoke's log tail:\n{tail}")
-            e2e.append((t1 - t0) * 1000)
-            init.append(float(m.group(1)))
+            cold_ms, init_ms, tail = cold_invoke(client, name)
+            e2e.append(cold_ms)
+            init.append(init_ms)
             d = DUR_RE.search(tail)
             if d:
                 dur.append(float(d.group(1)))

@@ -11,11 +11,9 @@ end to end, and Init Duration from its REPORT line.
 Usage: image_cold_start.py OUT_JSON (env: HEARTH_ENDPOINT, AWS_* keys, HEARTH_BIN_DIR,
 BENCH_WORK, BENCH_COLD_N)
 """
-import base64
 import io
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -25,11 +23,12 @@ from pathlib import Path
 import boto3
 import botocore.config
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+import cold_start  # noqa: E402  (bench/, beside this file: the cold invoke and its parsing)
 import images  # noqa: E402  (tests/e2e: the test image and a registry on loopback)
 
 ROLE = "arn:aws:iam::123456789012:role/bench"
-INIT_RE = re.compile(r"Init Duration: ([0-9.]+) ms")
 
 
 def summary(values):
@@ -49,21 +48,12 @@ def zip_of(runtime: bytes, variant: str) -> bytes:
     return buf.getvalue()
 
 
-def cold_invoke(client, name):
+def cold_then_warm(client, name):
+    """The cold invoke (cold_start.py's) and one warm one: (cold ms, Init ms, warm ms)."""
+    cold_ms, init_ms, _ = cold_start.cold_invoke(client, name)
     t0 = time.perf_counter()
-    r = client.invoke(FunctionName=name, Payload=b'{"cold":true}', LogType="Tail")
-    body = r["Payload"].read()
-    t1 = time.perf_counter()
-    if r.get("FunctionError"):
-        raise SystemExit(f"{name}: function error: {body!r}")
-    tail = base64.b64decode(r.get("LogResult", "")).decode(errors="replace")
-    m = INIT_RE.search(tail)
-    if not m:
-        raise SystemExit(f"{name}: no Init Duration in the cold invoke's log:\n{tail}")
-    t2 = time.perf_counter()
     client.invoke(FunctionName=name, Payload=b'{}')["Payload"].read()
-    t3 = time.perf_counter()
-    return (t1 - t0) * 1000, float(m.group(1)), (t3 - t2) * 1000
+    return cold_ms, init_ms, (time.perf_counter() - t0) * 1000
 
 
 def main():
@@ -100,7 +90,7 @@ def main():
                 t0 = time.perf_counter()
                 client.create_function(**params)
                 create.append((time.perf_counter() - t0) * 1000)
-                cold, init_ms, warm_ms = cold_invoke(client, name)
+                cold, init_ms, warm_ms = cold_then_warm(client, name)
                 e2e.append(cold)
                 init.append(init_ms)
                 warm.append(warm_ms)
